@@ -1,0 +1,202 @@
+#include "runtime/seccomp.h"
+
+#include <seccomp.h>
+
+#include <cctype>
+#include <cerrno>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/strings.h"
+
+namespace berth::runtime {
+namespace {
+
+constexpr const char* kPath = "linux.seccomp";
+constexpr unsigned kMaxArgs = 6;
+
+// Owns a libseccomp context from compileSeccomp until destruction.
+class LibseccompFilter final : public SeccompFilter {
+ public:
+  explicit LibseccompFilter(scmp_filter_ctx ctx) : ctx_(ctx) {}
+  ~LibseccompFilter() override { seccomp_release(ctx_); }
+  LibseccompFilter(const LibseccompFilter&) = delete;
+  LibseccompFilter& operator=(const LibseccompFilter&) = delete;
+
+  Status load() override {
+    int rc = seccomp_load(ctx_);
+    if (rc < 0) return errnoError("load seccomp filter", -rc);
+    return okStatus();
+  }
+
+ private:
+  scmp_filter_ctx ctx_;
+};
+
+// Maps an OCI action name to a libseccomp action. `errno_ret` is the errno for
+// SCMP_ACT_ERRNO and the message data for SCMP_ACT_TRACE; EPERM when absent, as runc does.
+// `path` names the action's JSON field; `errno_path` the errnoRet field.
+Result<uint32_t> resolveAction(const std::string& name, std::optional<unsigned> errno_ret,
+                               const std::string& path, const std::string& errno_path) {
+  if (name == "SCMP_ACT_ERRNO" || name == "SCMP_ACT_TRACE") {
+    unsigned ret = errno_ret.value_or(EPERM);
+    if (ret > 0xffff)
+      return invalidArgument(errno_path + ": " + std::to_string(ret) + " is out of range");
+    return name == "SCMP_ACT_ERRNO" ? SCMP_ACT_ERRNO(ret) : SCMP_ACT_TRACE(ret);
+  }
+  uint32_t action = 0;
+  if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") {
+    action = SCMP_ACT_KILL_THREAD;
+  } else if (name == "SCMP_ACT_KILL_PROCESS") {
+    action = SCMP_ACT_KILL_PROCESS;
+  } else if (name == "SCMP_ACT_TRAP") {
+    action = SCMP_ACT_TRAP;
+  } else if (name == "SCMP_ACT_ALLOW") {
+    action = SCMP_ACT_ALLOW;
+  } else if (name == "SCMP_ACT_LOG") {
+    action = SCMP_ACT_LOG;
+  } else if (name == "SCMP_ACT_NOTIFY") {
+    return unsupported(path + ": action 'SCMP_ACT_NOTIFY' is not supported (no listener socket)");
+  } else {
+    return invalidArgument(path + ": unknown action " + quote(name));
+  }
+  // The runtime spec: a runtime MUST fail when errnoRet is given to an action without one.
+  if (errno_ret) {
+    return invalidArgument(errno_path + ": only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not " +
+                           quote(name));
+  }
+  return action;
+}
+
+Result<scmp_compare> resolveOp(const std::string& name, const std::string& path) {
+  static constexpr std::pair<const char*, scmp_compare> kOps[] = {
+      {"SCMP_CMP_NE", SCMP_CMP_NE},
+      {"SCMP_CMP_LT", SCMP_CMP_LT},
+      {"SCMP_CMP_LE", SCMP_CMP_LE},
+      {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+      {"SCMP_CMP_GE", SCMP_CMP_GE},
+      {"SCMP_CMP_GT", SCMP_CMP_GT},
+      {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+  };
+  for (const auto& [n, op] : kOps) {
+    if (name == n) return op;
+  }
+  return invalidArgument(path + ": unknown operator " + quote(name));
+}
+
+// "SCMP_ARCH_X86_64" → the libseccomp token of "x86_64".
+Result<uint32_t> resolveArch(const std::string& name, const std::string& path) {
+  std::string lower = name;
+  if (startsWith(lower, "SCMP_ARCH_")) lower = lower.substr(std::string("SCMP_ARCH_").size());
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  uint32_t token = seccomp_arch_resolve_name(lower.c_str());
+  if (token == 0) return invalidArgument(path + ": unknown architecture " + quote(name));
+  return token;
+}
+
+Status applyFlag(scmp_filter_ctx ctx, const std::string& flag, const std::string& path) {
+  scmp_filter_attr attr;
+  if (flag == "SECCOMP_FILTER_FLAG_TSYNC") {
+    attr = SCMP_FLTATR_CTL_TSYNC;
+  } else if (flag == "SECCOMP_FILTER_FLAG_LOG") {
+    attr = SCMP_FLTATR_CTL_LOG;
+  } else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
+    attr = SCMP_FLTATR_CTL_SSB;
+  } else {
+    return invalidArgument(path + ": unknown flag " + quote(flag));
+  }
+  int rc = seccomp_attr_set(ctx, attr, 1);
+  if (rc < 0) {
+    return unsupported(path + ": flag " + quote(flag) +
+                       " is not supported by this kernel or libseccomp");
+  }
+  return okStatus();
+}
+
+Result<std::vector<scmp_arg_cmp>> compileArgs(const SeccompRule& rule, const std::string& path) {
+  std::vector<scmp_arg_cmp> out;
+  for (size_t k = 0; k < rule.args.size(); ++k) {
+    const SeccompArg& a = rule.args[k];
+    std::string arg_path = path + ".args[" + std::to_string(k) + "]";
+    if (a.index >= kMaxArgs) return invalidArgument(arg_path + ".index: must be between 0 and 5");
+    scmp_compare op = BERTH_TRY(resolveOp(a.op, arg_path + ".op"));
+    // For MASKED_EQ, OCI's value is the mask and valueTwo the datum, as libseccomp wants.
+    out.push_back(scmp_arg_cmp{a.index, op, a.value, a.value_two});
+  }
+  return out;
+}
+
+// libseccomp refuses two comparisons of the same argument in one rule; like runc, such a
+// rule becomes one rule per comparison (so the comparisons are OR-ed, not AND-ed).
+bool hasRepeatedIndex(const std::vector<scmp_arg_cmp>& args) {
+  bool seen[kMaxArgs] = {};
+  for (const auto& a : args) {
+    if (seen[a.arg]) return true;
+    seen[a.arg] = true;
+  }
+  return false;
+}
+
+Status addRule(scmp_filter_ctx ctx, uint32_t action, const std::string& name, int nr,
+               const std::vector<scmp_arg_cmp>& args, const std::string& path) {
+  auto add = [&](unsigned count, const scmp_arg_cmp* cmps) -> Status {
+    int rc = seccomp_rule_add_array(ctx, action, nr, count, cmps);
+    if (rc < 0) return errnoError(path + ": add rule for " + quote(name), -rc);
+    return okStatus();
+  };
+  if (!hasRepeatedIndex(args)) return add(static_cast<unsigned>(args.size()), args.data());
+  for (const auto& cmp : args) BERTH_RETURN_IF_ERROR(add(1, &cmp));
+  return okStatus();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SeccompFilter>> compileSeccomp(const Seccomp& profile) {
+  const std::string base = kPath;
+  uint32_t default_action =
+      BERTH_TRY(resolveAction(profile.default_action, profile.default_errno_ret,
+                              base + ".defaultAction", base + ".defaultErrnoRet"));
+
+  scmp_filter_ctx ctx = seccomp_init(default_action);
+  if (ctx == nullptr) {
+    return unsupported(base + ".defaultAction: libseccomp refused " +
+                       quote(profile.default_action));
+  }
+  // From here the filter owns ctx, so every early return releases it.
+  auto filter = std::make_unique<LibseccompFilter>(ctx);
+
+  // The runtime sets no_new_privs itself, only when process.noNewPrivileges asks for it.
+  int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+  if (rc < 0) return errnoError("seccomp: clear no_new_privs attribute", -rc);
+
+  for (size_t i = 0; i < profile.architectures.size(); ++i) {
+    std::string path = base + ".architectures[" + std::to_string(i) + "]";
+    uint32_t arch = BERTH_TRY(resolveArch(profile.architectures[i], path));
+    rc = seccomp_arch_add(ctx, arch);
+    if (rc < 0 && rc != -EEXIST) return errnoError(path + ": add architecture", -rc);
+  }
+
+  for (size_t i = 0; i < profile.flags.size(); ++i) {
+    BERTH_RETURN_IF_ERROR(
+        applyFlag(ctx, profile.flags[i], base + ".flags[" + std::to_string(i) + "]"));
+  }
+
+  for (size_t i = 0; i < profile.syscalls.size(); ++i) {
+    const SeccompRule& rule = profile.syscalls[i];
+    std::string path = base + ".syscalls[" + std::to_string(i) + "]";
+    uint32_t action =
+        BERTH_TRY(resolveAction(rule.action, rule.errno_ret, path + ".action", path + ".errnoRet"));
+    std::vector<scmp_arg_cmp> args = BERTH_TRY(compileArgs(rule, path));
+    // libseccomp rejects a rule that repeats the default action; it would change nothing.
+    if (action == default_action) continue;
+    for (const std::string& name : rule.names) {
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) continue;  // a syscall of another kernel or libseccomp
+      BERTH_RETURN_IF_ERROR(addRule(ctx, action, name, nr, args, path));
+    }
+  }
+  return std::unique_ptr<SeccompFilter>(std::move(filter));
+}
+
+}  // namespace berth::runtime

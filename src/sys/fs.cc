@@ -1,0 +1,154 @@
+#include "sys/fs.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+#include "common/strings.h"
+
+namespace berth::sys {
+
+Result<std::string> readFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errnoError("read " + quote(path), errno);
+  std::string out;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return errnoError("read " + quote(path), err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Status writeFile(const std::string& path, const std::string& data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return errnoError("write " + quote(path), errno);
+  ssize_t n = ::write(fd, data.data(), data.size());
+  int err = errno;
+  ::close(fd);
+  if (n < 0) return errnoError("write " + quote(data) + " to " + quote(path), err);
+  if (static_cast<size_t>(n) != data.size())
+    return internalError("write " + quote(path) + ": short write");
+  return okStatus();
+}
+
+Status writeFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return errnoError("write " + quote(tmp), errno);
+  ssize_t n = ::write(fd, data.data(), data.size());
+  int err = errno;
+  if (n >= 0 && ::fsync(fd) != 0) err = errno, n = -1;
+  ::close(fd);
+  if (n < 0 || static_cast<size_t>(n) != data.size()) {
+    ::unlink(tmp.c_str());
+    return errnoError("write " + quote(tmp), n < 0 ? err : EIO);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    ::unlink(tmp.c_str());
+    return errnoError("rename " + quote(tmp) + " to " + quote(path), err);
+  }
+  return okStatus();
+}
+
+Status mkdirAll(const std::string& path, mode_t mode) {
+  if (path.empty()) return okStatus();
+  std::string cur;
+  for (const auto& part : split(path, '/')) {
+    if (part.empty()) {
+      if (cur.empty()) cur = "/";
+      continue;
+    }
+    if (!cur.empty() && cur.back() != '/') cur += '/';
+    cur += part;
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) {
+      return errnoError("create directory " + quote(cur), errno);
+    }
+  }
+  if (!isDirectory(path)) return errnoError("create directory " + quote(path), ENOTDIR);
+  return okStatus();
+}
+
+Status touch(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == EISDIR) return okStatus();
+    return errnoError("create file " + quote(path), errno);
+  }
+  ::close(fd);
+  return okStatus();
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool isDirectory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Status removeAll(const std::string& path) {
+  if (!exists(path)) return okStatus();
+  auto rm = [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); };
+  if (::nftw(path.c_str(), rm, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+    return errnoError("remove " + quote(path), errno);
+  }
+  return okStatus();
+}
+
+Result<std::string> secureJoin(const std::string& root, const std::string& unsafe) {
+  std::vector<std::string> pending;
+  for (auto& p : split(unsafe, '/')) {
+    if (!p.empty() && p != ".") pending.push_back(p);
+  }
+  std::reverse(pending.begin(), pending.end());  // a stack: back() is the next component
+  std::vector<std::string> resolved;
+  int links = 0;
+  while (!pending.empty()) {
+    std::string part = pending.back();
+    pending.pop_back();
+    if (part == "..") {
+      if (!resolved.empty()) resolved.pop_back();
+      continue;
+    }
+    std::string host = root;
+    for (const auto& r : resolved) host += "/" + r;
+    host += "/" + part;
+    struct stat st;
+    if (::lstat(host.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
+      resolved.push_back(part);
+      continue;
+    }
+    if (++links > 255) return errnoError("resolve " + quote(unsafe) + " in " + quote(root), ELOOP);
+    char buf[4096];
+    ssize_t n = ::readlink(host.c_str(), buf, sizeof buf - 1);
+    if (n < 0) return errnoError("read link " + quote(host), errno);
+    std::string target(buf, static_cast<size_t>(n));
+    if (!target.empty() && target[0] == '/') resolved.clear();
+    auto parts = split(target, '/');
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+      if (!it->empty() && *it != ".") pending.push_back(*it);
+    }
+  }
+  std::string out = root;
+  for (const auto& r : resolved) out += "/" + r;
+  return out;
+}
+
+}  // namespace berth::sys

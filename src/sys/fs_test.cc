@@ -1,0 +1,49 @@
+#include "sys/fs.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace berth::sys {
+namespace {
+
+class SecureJoin : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/berth-fs-XXXXXX";
+    root_ = ::mkdtemp(tmpl);
+    ASSERT_TRUE(mkdirAll(root_ + "/etc").ok());
+  }
+  void TearDown() override { (void)removeAll(root_); }
+  std::string root_;
+};
+
+TEST_F(SecureJoin, StaysInsideTheRootThroughDotDot) {
+  EXPECT_EQ(*secureJoin(root_, "/../../etc/passwd"), root_ + "/etc/passwd");
+}
+
+TEST_F(SecureJoin, AbsoluteSymlinksResolveAgainstTheRoot) {
+  ASSERT_EQ(::symlink("/etc", (root_ + "/link").c_str()), 0);
+  EXPECT_EQ(*secureJoin(root_, "/link/hosts"), root_ + "/etc/hosts");
+}
+
+TEST_F(SecureJoin, RelativeEscapesAreClamped) {
+  ASSERT_EQ(::symlink("../../../../", (root_ + "/etc/up").c_str()), 0);
+  EXPECT_EQ(*secureJoin(root_, "/etc/up/shadow"), root_ + "/shadow");
+}
+
+TEST_F(SecureJoin, SymlinkLoopsFail) {
+  ASSERT_EQ(::symlink("/a", (root_ + "/a").c_str()), 0);
+  EXPECT_FALSE(secureJoin(root_, "/a/x").ok());
+}
+
+TEST_F(SecureJoin, AtomicWriteReplacesContent) {
+  std::string f = root_ + "/f";
+  ASSERT_TRUE(writeFileAtomic(f, "one").ok());
+  ASSERT_TRUE(writeFileAtomic(f, "two").ok());
+  EXPECT_EQ(*readFile(f), "two");
+  EXPECT_FALSE(exists(f + ".tmp"));
+  EXPECT_EQ(readFile(root_ + "/nope").error().code(), ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace berth::sys

@@ -1,0 +1,35 @@
+#pragma once
+// Facts about host processes from /proc, and small process-control helpers.
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace berth::sys {
+
+struct ProcStat {
+  char state = '?';                   // R, S, D, Z, T, …
+  unsigned long long start_time = 0;  // clock ticks since boot: tells a reused PID apart
+};
+
+// nullopt when the process does not exist.
+std::optional<ProcStat> procStat(pid_t pid);
+
+// Forks and execs `argv` with `env`, feeds `stdin_data` to its stdin, and waits for it at
+// most `timeout_sec` seconds (0: no limit), killing it on timeout. Returns its exit status
+// as from waitpid. Used for OCI hooks.
+Result<int> runProgram(const std::string& path, const std::vector<std::string>& argv,
+                       const std::vector<std::string>& env, const std::string& stdin_data,
+                       int timeout_sec);
+
+// Waits for a child, retrying on EINTR. Returns the raw status.
+Result<int> waitChild(pid_t pid);
+
+// Exit code the way a shell reports it: the code, or 128+signal.
+int exitCodeOf(int wait_status);
+
+}  // namespace berth::sys

@@ -1,0 +1,139 @@
+// Scenario 1 of the runtime issue, and the terminal and exec paths.
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+#include <thread>
+
+#include "support/harness.h"
+#include "sys/fs.h"
+#include "sys/socket.h"
+
+namespace berth::test {
+namespace {
+
+class Run : public RootTest {};
+
+TEST_F(Run, PrintsAndReturnsTheExitCode) {
+  Bundle b;
+  b.shell("echo hi; exit 3");
+  auto r = b.rt({"run", "--bundle", "@bundle", uniqueName("run")});
+  EXPECT_EQ(r.out, "hi\n");
+  EXPECT_EQ(r.code, 3) << r.err;
+}
+
+TEST_F(Run, UnknownProgramFailsClearly) {
+  Bundle b;
+  b.config()["process"]["args"] = {"no-such-program"};
+  auto r = b.rt({"run", "--bundle", "@bundle", uniqueName("run")});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("'no-such-program': executable file not found in $PATH"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(b.rt({"list", "-q"}).out, "");
+}
+
+TEST_F(Run, EnvCwdAndUser) {
+  Bundle b;
+  b.config()["process"]["env"] = {"PATH=/bin", "GREETING=salut"};
+  b.config()["process"]["cwd"] = "/tmp/work";
+  b.config()["process"]["user"] = {{"uid", 1000}, {"gid", 1001}, {"additionalGids", {1002}}};
+  b.shell("echo $GREETING $(pwd) $(id -u) $(id -g) $(id -G)");
+  auto r = b.rt({"run", "--bundle", "@bundle", uniqueName("run")});
+  EXPECT_EQ(r.out, "salut /tmp/work 1000 1001 1001 1002\n") << r.err;
+}
+
+TEST_F(Run, ExecJoinsTheRunningContainer) {
+  Bundle b;
+  b.shell("echo started > /tmp/flag; sleep 30");
+  std::string id = uniqueName("exec");
+  ASSERT_EQ(b.rt({"run", "-d", "--bundle", "@bundle", id}).code, 0);
+  auto e = b.rt({"exec", id, "sh", "-c", "cat /tmp/flag; echo $$; hostname"});
+  EXPECT_EQ(e.code, 0) << e.err;
+  // Same filesystem, same pid namespace (the exec'd shell is not PID 1), same hostname.
+  EXPECT_EQ(e.out.substr(0, 8), "started\n");
+  EXPECT_NE(e.out.find("\nberth\n"), std::string::npos) << e.out;
+  EXPECT_EQ(b.rt({"exec", id, "sh", "-c", "exit 7"}).code, 7);
+  std::string pidfile = b.dir() + "/exec.pid";
+  auto d = b.rt({"exec", "-d", "--pid-file", pidfile, id, "sleep", "20"});
+  EXPECT_EQ(d.code, 0) << d.err;
+  auto ps = b.rt({"ps", "--format", "json", id});
+  auto pid = sys::readFile(pidfile);
+  ASSERT_TRUE(pid.ok());
+  EXPECT_NE(ps.out.find(*pid), std::string::npos) << ps.out << " vs " << *pid;
+}
+
+TEST_F(Run, ConsoleSocketReceivesTheTerminal) {
+  Bundle b;
+  b.config()["process"]["terminal"] = true;
+  b.shell("tty; echo term-ok");
+  std::string sock_path = b.dir() + "/console.sock";
+  int ls = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, sock_path.c_str());
+  ASSERT_EQ(::bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(ls, 1), 0);
+  int master = -1;
+  std::thread acceptor([&] {
+    int c = ::accept(ls, nullptr, nullptr);
+    auto fd = sys::recvFd(c);
+    if (fd.ok()) master = *fd;
+    ::close(c);
+  });
+  std::string id = uniqueName("tty");
+  auto cr = b.rt({"create", "--bundle", "@bundle", "--console-socket", sock_path, id});
+  acceptor.join();
+  ::close(ls);
+  ASSERT_EQ(cr.code, 0) << cr.err;
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(b.rt({"start", id}).code, 0);
+  std::string seen;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(master, buf, sizeof buf)) > 0) seen.append(buf, static_cast<size_t>(n));
+  ::close(master);
+  EXPECT_NE(seen.find("/dev/pts/0"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("term-ok"), std::string::npos) << seen;
+}
+
+TEST_F(Run, HooksRunInOrderWithTheState) {
+  Bundle b;
+  std::string log = b.dir() + "/hooks.log";
+  // Each hook checks that the state JSON came on its stdin, then logs its name.
+  auto hookAll = [&](const std::string& name) {
+    return nlohmann::json{
+        {"path", "/bin/sh"},
+        {"args", {"sh", "-c", "grep -q '\"id\": \"' && echo " + name + " >> " + log}}};
+  };
+  b.config()["hooks"] = {{"prestart", {hookAll("prestart")}},
+                         {"createRuntime", {hookAll("createRuntime")}},
+                         {"createContainer", {hookAll("createContainer")}},
+                         {"poststart", {hookAll("poststart")}},
+                         {"poststop", {hookAll("poststop")}}};
+  b.shell("true");
+  std::string id = uniqueName("hooks");
+  ASSERT_EQ(b.rt({"create", "--bundle", "@bundle", id}).code, 0);
+  ASSERT_EQ(b.rt({"start", id}).code, 0);
+  for (int i = 0; i < 500 && b.rt({"state", id}).out.find("stopped") == std::string::npos; ++i)
+    ::usleep(10000);
+  ASSERT_EQ(b.rt({"delete", id}).code, 0);
+  auto text = sys::readFile(log);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "prestart\ncreateRuntime\ncreateContainer\npoststart\npoststop\n");
+}
+
+TEST_F(Run, AFailingHookFailsCreateAndLeavesNothing) {
+  Bundle b;
+  b.config()["hooks"] = {{"createRuntime", {{{"path", "/bin/false"}}}}};
+  std::string id = uniqueName("badhook");
+  auto r = b.rt({"create", "--bundle", "@bundle", id});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("createRuntime hook 0 '/bin/false': exited with code 1"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(sys::exists(b.stateRoot() + "/" + id));
+  EXPECT_FALSE(sys::exists(cgroupDir("memory", "/berth/" + id)));
+}
+
+}  // namespace
+}  // namespace berth::test
