@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DBERTH_SANITIZE="${SANITIZE:-OFF}" >/dev/null
-cmake --build "$build" -- -j"$(nproc)"
+cmake --build "$build" -- --quiet -j"$(nproc)"
