@@ -221,8 +221,11 @@ Result<Created> createContainer(const StateStore& store, const CreateOptions& op
                             std::to_string(*spec.process.oom_score_adj));
     if (!s) return fail(s.error().context("process.oomScoreAdj"));
   }
-  if (auto s = cg->addProcess(pid); !s) return fail(s.error());
+  // Moving a process between cgroups waits for an RCU grace period on v1 (~10 ms): let the
+  // child set up its mounts meanwhile. It cannot pivot or exec before 'O', which comes
+  // only after it is in its cgroup.
   if (auto s = sendMsg(sync, msg::kGo); !s) return fail(s.error());
+  if (auto s = cg->addProcess(pid); !s) return fail(s.error());
   if (auto s = expectMsg(sync, msg::kHooks); !s)
     return fail(s.error().context("create container " + quote(opts.id)));
   st.pid = pid;
