@@ -56,11 +56,6 @@ void runPoststop(const StateStore& store, const ContainerState& st) {
   if (!s) log::warn(s.error().message());
 }
 
-pid_t g_forward_to = 0;
-void forwardSignal(int sig) {
-  if (g_forward_to > 0) ::kill(g_forward_to, sig);
-}
-
 }  // namespace
 
 bool oomKilled(const ContainerState& st) {
@@ -221,12 +216,7 @@ Result<int> run(const StateStore& store, const RunOptions& opts) {
                       stateJson(st, ContainerStatus::kRunning));
     if (!s) log::warn(s.error().message());
   }
-  g_forward_to = st.pid;
-  struct sigaction sa {};
-  sa.sa_handler = forwardSignal;
-  sa.sa_flags = SA_RESTART;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
-    ::sigaction(sig, &sa, nullptr);
+  forwardSignalsTo(st.pid);
   if (proxy_terminal) {
     auto master = sys::recvFd(term_sock[0]);
     ::close(term_sock[0]);
@@ -236,7 +226,7 @@ Result<int> run(const StateStore& store, const RunOptions& opts) {
     }
   }
   int code = sys::exitCodeOf(BERTH_TRY(sys::waitChild(st.pid)));
-  g_forward_to = 0;
+  forwardSignalsTo(0);
   if (oomKilled(st))
     log::error("container " + quote(st.id) +
                " was killed by the OOM killer: its memory limit was reached");

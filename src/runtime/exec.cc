@@ -38,11 +38,6 @@ constexpr NamespaceType kJoinOrder[] = {
     NamespaceType::kUser,   NamespaceType::kIpc,  NamespaceType::kUts,  NamespaceType::kNetwork,
     NamespaceType::kCgroup, NamespaceType::kTime, NamespaceType::kMount};
 
-pid_t g_forward_to = 0;
-void forwardSignal(int sig) {
-  if (g_forward_to > 0) ::kill(g_forward_to, sig);
-}
-
 }  // namespace
 
 Result<Process> containerProcess(const StateStore& store, const std::string& id) {
@@ -158,12 +153,7 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
   ::close(sync);
   if (!opts.pid_file.empty()) BERTH_RETURN_IF_ERROR(writePidFile(opts.pid_file, pid));
   if (opts.detach) return 0;
-  g_forward_to = pid;
-  struct sigaction sa {};
-  sa.sa_handler = forwardSignal;
-  sa.sa_flags = SA_RESTART;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
-    ::sigaction(sig, &sa, nullptr);
+  forwardSignalsTo(pid);
   if (proxy) {
     auto master = sys::recvFd(term_sock[0]);
     ::close(term_sock[0]);
@@ -173,7 +163,7 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
     }
   }
   int code = sys::exitCodeOf(BERTH_TRY(sys::waitChild(pid)));
-  g_forward_to = 0;
+  forwardSignalsTo(0);
   return code;
 }
 

@@ -1,13 +1,34 @@
 #include "runtime/terminal.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <initializer_list>
 
 namespace berth::runtime {
+namespace {
+
+volatile pid_t g_forward_to = 0;
+void forwardSignal(int sig) {
+  if (g_forward_to > 0) ::kill(g_forward_to, sig);
+}
+
+}  // namespace
+
+void forwardSignalsTo(pid_t pid) {
+  g_forward_to = pid;
+  if (pid == 0) return;
+  struct sigaction sa {};
+  sa.sa_handler = forwardSignal;
+  sa.sa_flags = SA_RESTART;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) {
+    ::sigaction(sig, &sa, nullptr);
+  }
+}
 
 void proxyTerminal(int master) {
   struct termios saved {};
