@@ -118,5 +118,30 @@ TEST_F(Isolation, RlimitsApplyAndImpossibleOnesAreNamed) {
   EXPECT_NE(r.err.find("RLIMIT_NOFILE"), std::string::npos) << r.err;
 }
 
+TEST_F(Isolation, ConfiguredDevicesAndTheDevicesCgroup) {
+  Bundle b;
+  b.config()["linux"]["devices"] = {{{"path", "/dev/mynull"},
+                                     {"type", "c"},
+                                     {"major", 1},
+                                     {"minor", 3},
+                                     {"fileMode", 0600},
+                                     {"uid", 0},
+                                     {"gid", 0}}};
+  // The device is made with its mode, works, and the default set is there; a device the
+  // spec does not allow cannot be made even with CAP_MKNOD (the devices cgroup says no).
+  std::string out = runScript(b,
+                              "ls -l /dev/mynull | cut -c1-10; echo x > /dev/mynull && echo wrote; "
+                              "ls /dev | tr '\\n' ' '; echo; "
+                              "mknod /dev/sda b 8 0 2>/dev/null && echo made || echo refused");
+  EXPECT_EQ(out.substr(0, 17), "crw-------\nwrote\n") << out;
+  for (const char* dev :
+       {"null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm"}) {
+    EXPECT_NE(out.find(std::string(dev) + " "), std::string::npos) << dev << " missing: " << out;
+  }
+  if (!cgroupV2()) {
+    EXPECT_NE(out.find("refused"), std::string::npos) << out;
+  }
+}
+
 }  // namespace
 }  // namespace berth::test

@@ -58,5 +58,14 @@ TEST_F(Resources, CpuQuotaGivesAboutHalfACore) {
   EXPECT_LT(share, 0.7) << ticks << " ticks: the quota did not hold";
 }
 
+TEST_F(Resources, CpusetPinsTheContainer) {
+  Bundle b;
+  b.config()["linux"]["resources"]["cpu"] = {{"cpus", "0"}};
+  b.shell("grep Cpus_allowed_list /proc/self/status | tr -d '\\t'");
+  auto r = b.rt({"run", "--bundle", "@bundle", uniqueName("cpuset")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "Cpus_allowed_list:0\n");
+}
+
 }  // namespace
 }  // namespace berth::test

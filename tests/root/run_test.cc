@@ -57,10 +57,22 @@ TEST_F(Run, ExecJoinsTheRunningContainer) {
   std::string pidfile = b.dir() + "/exec.pid";
   auto d = b.rt({"exec", "-d", "--pid-file", pidfile, id, "sleep", "20"});
   EXPECT_EQ(d.code, 0) << d.err;
+  // exec --process FILE, the way podman and containerd call it.
+  nlohmann::json process = {{"args", {"sh", "-c", "echo $FROM_FILE $(pwd)"}},
+                            {"env", {"PATH=/bin", "FROM_FILE=yes"}},
+                            {"cwd", "/tmp"}};
+  std::string process_file = b.dir() + "/process.json";
+  ASSERT_TRUE(sys::writeFileAtomic(process_file, process.dump()).ok());
+  auto pf = b.rt({"exec", "--process", process_file, id});
+  EXPECT_EQ(pf.out, "yes /tmp\n") << pf.err;
   auto ps = b.rt({"ps", "--format", "json", id});
   auto pid = sys::readFile(pidfile);
   ASSERT_TRUE(pid.ok());
   EXPECT_NE(ps.out.find(*pid), std::string::npos) << ps.out << " vs " << *pid;
+  // kill --all reaches the exec'd process too, not only the init.
+  ASSERT_EQ(b.rt({"kill", "--all", id, "KILL"}).code, 0);
+  for (int i = 0; i < 200 && ::kill(std::stoi(*pid), 0) == 0; ++i) ::usleep(10000);
+  EXPECT_NE(::kill(std::stoi(*pid), 0), 0) << "exec'd process survived kill --all";
 }
 
 TEST_F(Run, ConsoleSocketReceivesTheTerminal) {
@@ -106,7 +118,12 @@ TEST_F(Run, HooksRunInOrderWithTheState) {
         {"path", "/bin/sh"},
         {"args", {"sh", "-c", "grep -q '\"id\": \"' && echo " + name + " >> " + log}}};
   };
+  // startContainer runs inside the container, after start and before the program.
+  nlohmann::json in_container = {
+      {"path", "/bin/sh"},
+      {"args", {"sh", "-c", "grep -q '\"id\": \"' && echo startContainer > /hook"}}};
   b.config()["hooks"] = {{"prestart", {hookAll("prestart")}},
+                         {"startContainer", {in_container}},
                          {"createRuntime", {hookAll("createRuntime")}},
                          {"createContainer", {hookAll("createContainer")}},
                          {"poststart", {hookAll("poststart")}},
@@ -121,6 +138,7 @@ TEST_F(Run, HooksRunInOrderWithTheState) {
   auto text = sys::readFile(log);
   ASSERT_TRUE(text.ok());
   EXPECT_EQ(*text, "prestart\ncreateRuntime\ncreateContainer\npoststart\npoststop\n");
+  EXPECT_EQ(*sys::readFile(b.rootfs() + "/hook"), "startContainer\n");
 }
 
 TEST_F(Run, AFailingHookFailsCreateAndLeavesNothing) {
