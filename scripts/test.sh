@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh
 cd build
-ctest --output-on-failure --timeout 600 -j1 "$@"
+ctest --output-on-failure --timeout 300 -j"$(nproc)" "$@"
