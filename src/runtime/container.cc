@@ -183,6 +183,23 @@ Status resume(const StateStore& store, const std::string& id) {
   return store.save(st);
 }
 
+Status update(const StateStore& store, const std::string& id, const Resources& resources) {
+  ContainerState st = BERTH_TRY(store.load(id));
+  ContainerStatus status = currentStatus(st, store);
+  if (status == ContainerStatus::kStopped)
+    return conflict("update container " + quote(id) + ": it is stopped");
+  auto text = BERTH_TRY(sys::readFile(store.configPath(id)));
+  Spec spec = BERTH_TRY(parseSpec(text, st.bundle));
+  auto cg = BERTH_TRY(cgroup::openHostManager(st.cgroup_path));
+  Resources r =
+      resources.devices.empty() ? resources : withDefaultDeviceRules(resources, spec.linux.devices);
+  std::vector<std::string> warnings;
+  auto s = cg->apply(r, &warnings);
+  for (const auto& w : warnings) log::warn(w);
+  if (!s) return s.error().context("update container " + quote(id));
+  return okStatus();
+}
+
 Result<std::vector<pid_t>> processes(const StateStore& store, const std::string& id) {
   ContainerState st = BERTH_TRY(store.load(id));
   auto cg = BERTH_TRY(cgroup::openHostManager(st.cgroup_path));

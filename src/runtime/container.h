@@ -25,6 +25,8 @@ Status kill(const StateStore& store, const std::string& id, int signal, bool all
 Status remove(const StateStore& store, const std::string& id, bool force);
 Status pause(const StateStore& store, const std::string& id);
 Status resume(const StateStore& store, const std::string& id);
+// Applies new limits to a created, running or paused container's cgroup.
+Status update(const StateStore& store, const std::string& id, const Resources& resources);
 Result<std::vector<pid_t>> processes(const StateStore& store, const std::string& id);
 
 struct RunOptions {

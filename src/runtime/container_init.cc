@@ -14,12 +14,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/log.h"
 #include "common/strings.h"
 #include "runtime/capabilities.h"
 #include "runtime/hooks.h"
 #include "sys/caps.h"
 #include "sys/fs.h"
 #include "sys/mount.h"
+#include "sys/process.h"
 #include "sys/socket.h"
 
 namespace berth::runtime {
@@ -94,7 +96,7 @@ Status setupTerminal(const ProcessLaunch& l) {
   return okStatus();
 }
 
-Status switchUser(const ProcessLaunch& l) {
+Status switchUser(const ProcessLaunch& l, std::vector<std::string>* warnings) {
   const Process& p = *l.process;
   if (p.capabilities && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
     return errnoError("keep capabilities", errno);
@@ -115,14 +117,15 @@ Status switchUser(const ProcessLaunch& l) {
     if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0)
       return errnoError("reset keep-capabilities", errno);
     const Capabilities& c = *p.capabilities;
-    BERTH_RETURN_IF_ERROR(
-        sys::setCapabilities({c.bounding, c.effective, c.inheritable, c.permitted, c.ambient}));
+    BERTH_RETURN_IF_ERROR(sys::setCapabilities(
+        {c.bounding, c.effective, c.inheritable, c.permitted, c.ambient}, warnings));
   }
   if (p.user.umask) ::umask(*p.user.umask);
   return okStatus();
 }
 
-Status prepareProcess(const ProcessLaunch& l, std::string* program) {
+Status prepareProcess(const ProcessLaunch& l, std::string* program,
+                      std::vector<std::string>* warnings) {
   const Process& p = *l.process;
   if (l.setsid && ::setsid() < 0 && errno != EPERM) return errnoError("create session", errno);
   if (p.terminal) {
@@ -142,7 +145,7 @@ Status prepareProcess(const ProcessLaunch& l, std::string* program) {
     auto s = l.seccomp->load();
     if (!s) return s.error().context("load seccomp profile");
   }
-  BERTH_RETURN_IF_ERROR(switchUser(l));
+  BERTH_RETURN_IF_ERROR(switchUser(l, warnings));
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return errnoError("set no_new_privs", errno);
   if (l.seccomp && p.no_new_privileges) {
@@ -242,6 +245,10 @@ Result<std::pair<char, std::string>> recvMsg(int fd) {
 
 Status expectMsg(int fd, char want) {
   auto m = BERTH_TRY(recvMsg(fd));
+  while (m.first == msg::kWarning) {
+    log::warn(m.second);
+    m = BERTH_TRY(recvMsg(fd));
+  }
   if (m.first == msg::kError) return internalError(m.second);
   if (m.first != want)
     return internalError(std::string("sync with container: unexpected message '") + m.first + "'");
@@ -256,8 +263,10 @@ void failChild(int sync_fd, const Error& error) {
 void becomeProcess(const ProcessLaunch& launch, int fifo_fd, const std::vector<Hook>* start_hooks,
                    const std::string& state_json) {
   std::string program;
-  auto s = prepareProcess(launch, &program);
+  std::vector<std::string> warnings;
+  auto s = prepareProcess(launch, &program, &warnings);
   if (!s) failChild(launch.sync_fd, s.error());
+  for (const auto& w : warnings) (void)sendMsg(launch.sync_fd, msg::kWarning, w);
   (void)sendMsg(launch.sync_fd, msg::kReady);
   ::close(launch.sync_fd);
   if (fifo_fd >= 0) {
@@ -278,6 +287,10 @@ void becomeProcess(const ProcessLaunch& launch, int fifo_fd, const std::vector<H
       _exit(1);
     }
   }
+  if (auto c = sys::cloexecFrom(launch.preserve_fds); !c) {
+    std::fprintf(stderr, "berth-runtime: %s\n", c.error().message().c_str());
+    _exit(1);
+  }
   const Process& p = *launch.process;
   std::vector<char*> argv, envp;
   for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -290,6 +303,9 @@ void becomeProcess(const ProcessLaunch& launch, int fifo_fd, const std::vector<H
 }
 
 void runContainerInit(InitArgs& args) {
+  auto closed = sys::closeInheritedFds(args.launch.preserve_fds,
+                                       {args.launch.sync_fd, args.fifo_fd, args.launch.console_fd});
+  if (!closed) failChild(args.launch.sync_fd, closed.error());
   auto s = initContainer(args);
   if (!s) failChild(args.launch.sync_fd, s.error());
   becomeProcess(args.launch, args.fifo_fd, &args.spec->hooks.start_container, args.state_json);

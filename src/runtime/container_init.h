@@ -7,6 +7,7 @@
 //   child → runtime  'H'  rootfs mounted, about to pivot: run prestart/createRuntime hooks
 //   runtime → child  'O'  hooks done
 //   child → runtime  'R'  ready; about to wait for start (create) or exec (run/exec)
+//   child → runtime  'W'+message  a warning to log (any time before 'R')
 //   child → runtime  'E'+message  failed; the child exits
 //
 // Everything here is called in a freshly cloned, single-threaded process.
@@ -26,13 +27,15 @@ constexpr char kGo = 'G';
 constexpr char kHooks = 'H';
 constexpr char kHooksDone = 'O';
 constexpr char kReady = 'R';
+constexpr char kWarning = 'W';
 constexpr char kError = 'E';
 }  // namespace msg
 
 Status sendMsg(int fd, char type, const std::string& payload = "");
 // Waits for one message. A closed peer is an error "… exited before it was ready".
 Result<std::pair<char, std::string>> recvMsg(int fd);
-// Receives messages until `want`; an 'E' message becomes the returned error.
+// Receives messages until `want`; an 'E' message becomes the returned error and 'W'
+// messages are logged as warnings on the way.
 Status expectMsg(int fd, char want);
 
 // What the last stage (shared by init and exec) needs to become the user's process.
@@ -43,6 +46,7 @@ struct ProcessLaunch {
   int console_fd = -1;  // a connected console socket when process->terminal, else -1
   bool in_user_namespace = false;
   bool setsid = true;
+  int preserve_fds = 0;  // descriptors 3 … 3+N-1 pass through to the program
 };
 
 struct InitArgs {

@@ -118,6 +118,9 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
   }
   if (pid == 0) {
     ::close(sv[0]);
+    std::vector<int> keep = {sv[1], console_fd};
+    for (const auto& n : join) keep.push_back(n.fd);
+    if (auto c = sys::closeInheritedFds(opts.preserve_fds, keep); !c) failChild(sv[1], c.error());
     if (auto s = expectMsg(sv[1], msg::kGo); !s) _exit(1);
     for (const auto& n : join) {
       if (::setns(n.fd, namespaceCloneFlag(n.type)) != 0) {
@@ -131,6 +134,7 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
     launch.sync_fd = sv[1];
     launch.console_fd = console_fd;
     launch.in_user_namespace = spec.linux.hasNamespace(NamespaceType::kUser);
+    launch.preserve_fds = opts.preserve_fds;
     becomeProcess(launch, -1, nullptr, "");
   }
   closeAll();

@@ -16,6 +16,7 @@ struct ExecOptions {
   std::string pid_file;
   std::string console_socket;
   bool detach = false;
+  int preserve_fds = 0;
 };
 
 // The container's own process (from its config at create time), for `exec ID ARGS…`.

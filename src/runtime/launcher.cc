@@ -70,11 +70,18 @@ Status checkSpec(const Spec& spec) {
   return okStatus();
 }
 
+std::string ownerName() {
+  struct passwd* pw = ::getpwuid(::getuid());
+  return pw ? pw->pw_name : std::to_string(::getuid());
+}
+
+}  // namespace
+
 // The devices every container gets, plus the ones its spec lists, are always allowed in
 // the devices cgroup after the spec's own rules, as runc does: a spec that denies all (the
 // default) must still be able to use /dev/null and its terminal.
-Resources withDefaultDeviceRules(const Spec& spec) {
-  Resources r = spec.linux.resources;
+Resources withDefaultDeviceRules(const Resources& resources, const std::vector<Device>& devices) {
+  Resources r = resources;
   auto allow = [&](const char* type, std::optional<int64_t> major, std::optional<int64_t> minor) {
     r.devices.push_back(DeviceRule{true, type, major, minor, "rwm"});
   };
@@ -83,19 +90,12 @@ Resources withDefaultDeviceRules(const Spec& spec) {
     allow("c", major, minor);
   }
   allow("c", 136, std::nullopt);  // /dev/pts/*
-  for (const auto& d : spec.linux.devices) {
+  for (const auto& d : devices) {
     if (d.type == 'p') continue;
     allow(d.type == 'b' ? "b" : "c", d.major, d.minor);
   }
   return r;
 }
-
-std::string ownerName() {
-  struct passwd* pw = ::getpwuid(::getuid());
-  return pw ? pw->pw_name : std::to_string(::getuid());
-}
-
-}  // namespace
 
 Status writePidFile(const std::string& path, pid_t pid) {
   return sys::writeFileAtomic(path, std::to_string(pid));
@@ -119,7 +119,8 @@ Result<Created> createContainer(const StateStore& store, const CreateOptions& op
   BERTH_RETURN_IF_ERROR(cg->create());
   cleanup.cg = cg.get();
   std::vector<std::string> warnings;
-  auto applied = cg->apply(withDefaultDeviceRules(spec), &warnings);
+  auto applied =
+      cg->apply(withDefaultDeviceRules(spec.linux.resources, spec.linux.devices), &warnings);
   if (!applied) return applied.error().context("apply linux.resources to cgroup " + quote(cg_path));
   for (const auto& w : warnings) log::warn(w);
   for (const auto& w : spec.linux.resources.ignored) log::warn(w + ": not supported yet, ignored");
@@ -183,6 +184,7 @@ Result<Created> createContainer(const StateStore& store, const CreateOptions& op
   init.launch.sync_fd = sv[1];
   init.launch.console_fd = console_fd;
   init.launch.in_user_namespace = userns != nullptr;
+  init.launch.preserve_fds = opts.preserve_fds;
   init.fifo_fd = fifo_fd;
   init.state_json = stateJson(st, ContainerStatus::kCreating);
   init.join_user_first = join_user_first;

@@ -22,6 +22,7 @@ struct CreateOptions {
   std::string console_socket;  // path; empty: none
   int console_fd = -1;         // alternatively an already connected socket (foreground run)
   bool wait_for_start = true;  // false for `run`: the init execs as soon as it is ready
+  int preserve_fds = 0;        // pass descriptors 3 … 3+N-1 to the container
 };
 
 struct Created {
@@ -30,6 +31,10 @@ struct Created {
 };
 
 Result<Created> createContainer(const StateStore& store, const CreateOptions& opts);
+
+// `resources` with allow rules appended for the default devices and `devices`, so that a
+// spec whose device rules deny everything still has /dev/null, /dev/pts and its own devices.
+Resources withDefaultDeviceRules(const Resources& resources, const std::vector<Device>& devices);
 
 // Writes `pid` to `path` atomically (callers poll for the file).
 Status writePidFile(const std::string& path, pid_t pid);

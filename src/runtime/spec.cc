@@ -509,6 +509,11 @@ Result<Process> parseProcess(const std::string& json_text) {
   return parseProcessNode(Node(doc, "process"));
 }
 
+Result<Resources> parseResourcesJson(const std::string& json_text) {
+  json doc = BERTH_TRY(parseJson(json_text));
+  return parseResources(Node(doc, "resources"));
+}
+
 Result<Spec> loadSpec(const std::string& bundle) {
   std::string path = bundle + "/config.json";
   std::ifstream in(path);

@@ -180,6 +180,8 @@ struct Spec {
 Result<Spec> parseSpec(const std::string& json_text, const std::string& bundle);
 // Parses a bare `process` object, as `exec --process FILE` receives it.
 Result<Process> parseProcess(const std::string& json_text);
+// Parses a bare linux.resources object, as `update --resources FILE` receives it.
+Result<Resources> parseResourcesJson(const std::string& json_text);
 // Reads and parses <bundle>/config.json.
 Result<Spec> loadSpec(const std::string& bundle);
 

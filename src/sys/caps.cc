@@ -39,7 +39,7 @@ Status dropBoundingSet(const std::vector<int>& keep) {
   return okStatus();
 }
 
-Status setCapabilities(const CapabilitySets& sets) {
+Status setCapabilities(const CapabilitySets& sets, std::vector<std::string>* warnings) {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
   auto fill = [&](const std::vector<int>& caps, auto member) {
@@ -58,9 +58,8 @@ Status setCapabilities(const CapabilitySets& sets) {
   for (int c : sets.ambient) {
     if (c > lastCapability()) continue;
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0) {
-      return errnoError("raise ambient capability " + std::to_string(c) +
-                            " (it must be in the permitted and inheritable sets)",
-                        errno);
+      warnings->push_back("skip ambient capability " + std::to_string(c) +
+                          ": it must be in the permitted and inheritable sets");
     }
   }
   return okStatus();

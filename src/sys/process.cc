@@ -1,12 +1,14 @@
 #include "sys/process.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -36,6 +38,32 @@ Result<int> waitChild(pid_t pid) {
     if (errno != EINTR) return errnoError("wait for process " + std::to_string(pid), errno);
   }
   return status;
+}
+
+Status closeInheritedFds(int preserve, const std::vector<int>& keep) {
+  std::vector<int> k;
+  for (int fd : keep) {
+    if (fd >= 3 + preserve) k.push_back(fd);
+  }
+  std::sort(k.begin(), k.end());
+  unsigned lo = static_cast<unsigned>(3 + preserve);
+  for (int fd : k) {
+    if (static_cast<unsigned>(fd) > lo && ::close_range(lo, static_cast<unsigned>(fd) - 1, 0) != 0)
+      return errnoError("close inherited descriptors", errno);
+    lo = static_cast<unsigned>(fd) + 1;
+  }
+  if (::close_range(lo, ~0U, 0) != 0) return errnoError("close inherited descriptors", errno);
+  return okStatus();
+}
+
+Status cloexecFrom(int preserve) {
+  for (int fd = 3; fd < 3 + preserve; ++fd) {
+    if (::fcntl(fd, F_SETFD, 0) != 0)
+      return errnoError("pass descriptor " + std::to_string(fd), errno);
+  }
+  if (::close_range(static_cast<unsigned>(3 + preserve), ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    return errnoError("mark descriptors close-on-exec", errno);
+  return okStatus();
 }
 
 int exitCodeOf(int wait_status) {

@@ -29,6 +29,14 @@ Result<int> runProgram(const std::string& path, const std::vector<std::string>& 
 // Waits for a child, retrying on EINTR. Returns the raw status.
 Result<int> waitChild(pid_t pid);
 
+// Closes every descriptor >= 3 except [3, 3 + preserve) and those in `keep`. A container
+// process must not inherit the runtime caller's descriptors (a shim's control socket, a
+// pipe whose reader waits for end-of-file).
+Status closeInheritedFds(int preserve, const std::vector<int>& keep);
+// Marks every descriptor >= 3 + preserve close-on-exec and clears that flag on
+// [3, 3 + preserve), which the caller asked to pass to the program (--preserve-fds).
+Status cloexecFrom(int preserve);
+
 // Exit code the way a shell reports it: the code, or 128+signal.
 int exitCodeOf(int wait_status);
 

@@ -68,7 +68,7 @@ TEST_P(Lifecycle, CreatedRunningStoppedDeleted) {
   EXPECT_FALSE(sys::exists(cgroupDir("memory", cg)));
   EXPECT_FALSE(sys::exists(cgroupDir("pids", cg)));
   EXPECT_FALSE(sys::exists(b.stateRoot() + "/" + id));
-  ::rmdir(cgroupDir("memory", "/berth-test").c_str());
+  removeCgroupEverywhere("/berth-test");
 }
 
 TEST_P(Lifecycle, KillTakesNumbersAndNames) {

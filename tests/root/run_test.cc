@@ -153,5 +153,57 @@ TEST_F(Run, AFailingHookFailsCreateAndLeavesNothing) {
   EXPECT_FALSE(sys::exists(cgroupDir("memory", "/berth/" + id)));
 }
 
+TEST_F(Run, InheritedDescriptorsStayOutUnlessPreserved) {
+  Bundle b;
+  b.shell("ls /proc/self/fd | tr '\\n' ' '; cat <&3 2>/dev/null || echo no-fd-3");
+  b.save();
+  std::string base = runtimePath() + " --root " + b.stateRoot() + " run --bundle " + b.dir();
+  // The caller's fd 8 (a shim's socket, a log pipe…) must not reach the container.
+  auto leaked = runCmd({"/bin/sh", "-c", "exec 8</etc/hostname; " + base + " " + uniqueName("fd")});
+  EXPECT_EQ(leaked.code, 0) << leaked.err;
+  EXPECT_EQ(leaked.out, "0 1 2 3 no-fd-3\n") << "(3 is ls's own directory)";
+  auto kept = runCmd({"/bin/sh", "-c",
+                      "echo passed > " + b.dir() + "/f; exec 3<" + b.dir() + "/f; " + base +
+                          " --preserve-fds 1 " + uniqueName("fd")});
+  EXPECT_EQ(kept.code, 0) << kept.err;
+  EXPECT_EQ(kept.out, "0 1 2 3 4 passed\n");
+}
+
+TEST_F(Run, AmbientCapabilitiesThatCannotBeRaisedOnlyWarn) {
+  Bundle b;
+  // `runc spec` writes ambient capabilities without an inheritable set; runc warns.
+  b.config()["process"]["capabilities"]["ambient"] = {"CAP_KILL"};
+  b.config()["process"]["capabilities"]["inheritable"] = nlohmann::json::array();
+  b.shell("echo ran");
+  auto r = b.rt({"run", "--bundle", "@bundle", uniqueName("amb")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "ran\n");
+  EXPECT_NE(r.err.find("skip ambient capability 5"), std::string::npos) << r.err;
+}
+
+TEST_F(Run, UpdateChangesTheLimitsOfARunningContainer) {
+  Bundle b;
+  b.shell("sleep 30");
+  b.config()["linux"]["cgroupsPath"] = "/berth-test/" + uniqueName("upd");
+  std::string cg = b.config()["linux"]["cgroupsPath"];
+  std::string id = uniqueName("upd");
+  ASSERT_EQ(b.rt({"run", "-d", "--bundle", "@bundle", id}).code, 0);
+  std::string res = b.dir() + "/res.json";
+  ASSERT_TRUE(
+      sys::writeFileAtomic(res, R"({"memory":{"limit":50331648},"pids":{"limit":42}})").ok());
+  auto u = b.rt({"update", "--resources", res, id});
+  EXPECT_EQ(u.code, 0) << u.err;
+  if (!cgroupV2()) {
+    EXPECT_EQ(*sys::readFile(cgroupDir("memory", cg) + "/memory.limit_in_bytes"), "50331648\n");
+    EXPECT_EQ(*sys::readFile(cgroupDir("pids", cg) + "/pids.max"), "42\n");
+  }
+  auto bad = b.rt({"update", "--resources", "-", id}, 60, R"({"memory":{"limit":"lots"}})");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("resources.memory.limit: expected an integer"), std::string::npos)
+      << bad.err;
+  EXPECT_EQ(b.rt({"delete", "--force", id}).code, 0);
+  removeCgroupEverywhere("/berth-test");
+}
+
 }  // namespace
 }  // namespace berth::test

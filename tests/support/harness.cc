@@ -144,4 +144,16 @@ std::string cgroupDir(const std::string& controller, const std::string& path) {
   return "/sys/fs/cgroup/" + controller + path;
 }
 
+void removeCgroupEverywhere(const std::string& path) {
+  if (cgroupV2()) {
+    ::rmdir(("/sys/fs/cgroup" + path).c_str());
+    return;
+  }
+  for (const char* h : {"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory",
+                        "pids", "systemd", "hugetlb", "net_cls", "net_prio", "perf_event",
+                        "rdma", "misc", "unified"}) {
+    ::rmdir(("/sys/fs/cgroup/" + std::string(h) + path).c_str());
+  }
+}
+
 }  // namespace berth::test

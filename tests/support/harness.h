@@ -72,6 +72,9 @@ bool cgroupV2();
 // Host directory of a controller's cgroup, e.g. ("memory", "/berth/x").
 std::string cgroupDir(const std::string& controller, const std::string& path);
 
+// Removes an (empty) test cgroup directory from every hierarchy.
+void removeCgroupEverywhere(const std::string& path);
+
 // Base fixture of the root suites: fails loudly (never skips) without root.
 class RootTest : public ::testing::Test {
  protected:

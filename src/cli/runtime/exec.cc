@@ -13,6 +13,7 @@ struct ExecFlags {
   std::string process_file, pid_file, console_socket, cwd, user;
   std::vector<std::string> env;
   bool detach = false, tty = false, no_new_privs = false;
+  int preserve_fds = 0;
 };
 
 Result<runtime::Process> buildProcess(const Context& ctx, const ExecFlags& f, const std::string& id,
@@ -58,6 +59,7 @@ void addExec(CLI::App& app, Context& ctx) {
   cmd->add_option("-e,--env", f->env, "extra environment variable KEY=VALUE");
   cmd->add_option("-u,--user", f->user, "UID[:GID]");
   cmd->add_flag("-d,--detach", f->detach, "return once the process runs");
+  cmd->add_option("--preserve-fds", f->preserve_fds, "pass descriptors 3 … 3+N-1 to the process");
   cmd->add_flag("-t,--tty", f->tty, "give the process a terminal");
   cmd->add_flag("--no-new-privs", f->no_new_privs, "set no_new_privs");
   auto id_ptr = std::make_shared<std::string>();
@@ -77,6 +79,7 @@ void addExec(CLI::App& app, Context& ctx) {
     o.pid_file = Context::absolute(f->pid_file);
     o.console_socket = f->console_socket;
     o.detach = f->detach;
+    o.preserve_fds = f->preserve_fds;
     auto code = runtime::exec(ctx.store(), o);
     if (!code) return ctx.fail(code.error());
     ctx.exit_code = *code;

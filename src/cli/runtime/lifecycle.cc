@@ -4,7 +4,9 @@
 
 #include "cli/runtime/verbs.h"
 #include "common/signals.h"
+#include "common/strings.h"
 #include "runtime/container.h"
+#include "sys/fs.h"
 
 namespace berth::cli {
 
@@ -17,7 +19,8 @@ void addCreate(CLI::App& app, Context& ctx) {
   cmd->add_option("--console-socket", opts->console_socket,
                   "unix socket that receives the pty master");
   cmd->add_flag("--no-pivot,--no-new-keyring")->group("");
-  cmd->add_option("--preserve-fds", "accepted for compatibility");
+  cmd->add_option("--preserve-fds", opts->preserve_fds,
+                  "pass descriptors 3 … 3+N-1 to the container");
   cmd->add_option("id", opts->id, "container id")->required();
   cmd->callback([&ctx, opts] {
     runtime::CreateOptions o = *opts;
@@ -86,6 +89,23 @@ void addPauseResume(CLI::App& app, Context& ctx) {
   r->add_option("id", *id, "container id")->required();
   r->callback([&ctx, id] {
     if (auto s = runtime::resume(ctx.store(), *id); !s) ctx.fail(s.error());
+  });
+}
+
+void addUpdate(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("update", "change the resource limits of a container");
+  auto file = std::make_shared<std::string>();
+  auto id = std::make_shared<std::string>();
+  cmd->add_option("-r,--resources", *file, "JSON file with linux.resources ('-' for stdin)")
+      ->required();
+  cmd->add_option("id", *id, "container id")->required();
+  cmd->callback([&ctx, file, id] {
+    std::string path = *file == "-" ? "/dev/stdin" : Context::absolute(*file);
+    auto text = sys::readFile(path);
+    if (!text) return ctx.fail(text.error().context("update"));
+    auto resources = runtime::parseResourcesJson(*text);
+    if (!resources) return ctx.fail(resources.error().context("update: read " + quote(*file)));
+    if (auto s = runtime::update(ctx.store(), *id, *resources); !s) ctx.fail(s.error());
   });
 }
 

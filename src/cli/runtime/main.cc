@@ -7,6 +7,7 @@
 
 #include "cli/runtime/verbs.h"
 #include "common/log.h"
+#include "common/strings.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   berth::cli::addSpec(app, ctx);
   berth::cli::addPs(app, ctx);
   berth::cli::addPauseResume(app, ctx);
+  berth::cli::addUpdate(app, ctx);
 
   app.parse_complete_callback([&] {
     berth::log::configure(ctx.log_path, ctx.log_format == "json",
@@ -76,6 +78,16 @@ int main(int argc, char** argv) {
   });
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RequiredError& e) {
+    // An unknown verb reaches CLI11 as "a subcommand is required": say what it was.
+    std::vector<std::string> rest = app.remaining();
+    if (app.get_subcommands().empty() && !rest.empty()) {
+      berth::log::configure(ctx.log_path, ctx.log_format == "json", berth::log::Level::kWarn);
+      ctx.fail(berth::invalidArgument("unknown command " + berth::quote(rest.front()) +
+                                      " (see berth-runtime --help)"));
+      return ctx.exit_code;
+    }
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() != 0 && !ctx.log_path.empty()) {
       berth::log::configure(ctx.log_path, ctx.log_format == "json", berth::log::Level::kWarn);

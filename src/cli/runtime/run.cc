@@ -16,6 +16,8 @@ void addRun(CLI::App& app, Context& ctx) {
   cmd->add_flag("-d,--detach", opts->detach, "return once the container runs");
   cmd->add_flag("--keep", opts->keep, "do not delete the container when it exits");
   cmd->add_flag("--no-pivot,--no-new-keyring")->group("");
+  cmd->add_option("--preserve-fds", opts->create.preserve_fds,
+                  "pass descriptors 3 … 3+N-1 to the container");
   cmd->add_option("id", opts->create.id, "container id")->required();
   cmd->callback([&ctx, opts] {
     runtime::RunOptions o = *opts;

@@ -37,5 +37,6 @@ void addList(CLI::App& app, Context& ctx);
 void addSpec(CLI::App& app, Context& ctx);
 void addPs(CLI::App& app, Context& ctx);
 void addPauseResume(CLI::App& app, Context& ctx);
+void addUpdate(CLI::App& app, Context& ctx);
 
 }  // namespace berth::cli
