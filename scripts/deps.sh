@@ -6,9 +6,10 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git clang-format
   nlohmann-json3-dev libseccomp-dev libcap-dev libcli11-dev libfmt-dev libspdlog-dev
+  libarchive-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   busybox-static iproute2 jq
-  podman conmon crun runc hyperfine
+  podman conmon crun runc hyperfine skopeo umoci
 )
 
 missing=()

@@ -149,9 +149,9 @@ void removeCgroupEverywhere(const std::string& path) {
     ::rmdir(("/sys/fs/cgroup" + path).c_str());
     return;
   }
-  for (const char* h : {"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory",
-                        "pids", "systemd", "hugetlb", "net_cls", "net_prio", "perf_event",
-                        "rdma", "misc", "unified"}) {
+  for (const char* h :
+       {"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd",
+        "hugetlb", "net_cls", "net_prio", "perf_event", "rdma", "misc", "unified"}) {
     ::rmdir(("/sys/fs/cgroup/" + std::string(h) + path).c_str());
   }
 }

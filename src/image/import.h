@@ -1,0 +1,24 @@
+#pragma once
+// `berth import`: a root filesystem tarball (uncompressed, gzip, zstd or xz) becomes a
+// one-layer image, with Dockerfile-style changes to its config (CMD, ENTRYPOINT, ENV,
+// WORKDIR, USER, EXPOSE, LABEL).
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "image/image_store.h"
+
+namespace berth::image {
+
+// Applies one change ("CMD [\"sh\"]", "CMD=sh -c x", "ENV A=b", "WORKDIR=/app") to an
+// image config's "config" object. An unknown instruction is an error naming it.
+Status applyChange(nlohmann::json& config, const std::string& change);
+
+// `path` "-" reads stdin. The layer is stored uncompressed (its digest is its diff_id)
+// and checked by unpacking it (no "../" entries, no device nodes…) before the image
+// becomes visible.
+Result<ImageRecord> importRootfs(ImageStore& store, const std::string& path,
+                                 const std::string& name, const std::vector<std::string>& changes);
+
+}  // namespace berth::image

@@ -1,0 +1,179 @@
+// Images in and out of berth with the real tools: podman, skopeo. Each test has its own
+// berth root and its own podman storage; nothing outside them is touched.
+
+#include <fstream>
+
+#include "support/harness.h"
+#include "sys/fs.h"
+
+namespace berth::test {
+namespace {
+
+class Images : public RootTest {
+ protected:
+  void SetUp() override {
+    RootTest::SetUp();
+    if (HasFatalFailure()) return;
+    dir_ = std::make_unique<TempDir>("berth-images");
+    std::ofstream(dir_->path() + "/containers.conf")
+        << "[containers]\ndefault_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n"
+           "[engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n";
+    auto mk = runCmd({BERTH_SOURCE_DIR "/scripts/busybox-rootfs.sh", path("rootfs")});
+    ASSERT_EQ(mk.code, 0) << mk.err;
+    auto tar =
+        runCmd({"/bin/sh", "-c", "tar -C " + path("rootfs") + " -cf " + path("rootfs.tar") + " ."});
+    ASSERT_EQ(tar.code, 0) << tar.err;
+  }
+  void TearDown() override {
+    if (!dir_) return;
+    podman({"rm", "--all", "--force"});
+    runCmd({"/bin/sh", "-c",
+            "grep -o ' " + dir_->path() +
+                "[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l"});
+    dir_.reset();
+  }
+  std::string path(const std::string& name) const { return dir_->path() + "/" + name; }
+
+  CmdResult berth(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {BERTH_CLI, "--root", path("berth")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runCmd(argv, "", 120);
+  }
+  CmdResult podman(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/usr/bin/podman",
+                                     "--root",
+                                     path("storage"),
+                                     "--runroot",
+                                     path("run"),
+                                     "--tmpdir",
+                                     path("tmp"),
+                                     "--storage-driver",
+                                     "vfs",
+                                     "--cgroup-manager",
+                                     "cgroupfs",
+                                     "--events-backend",
+                                     "file",
+                                     "--runtime",
+                                     runtimePath()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runCmd(argv, "", 120, {"CONTAINERS_CONF=" + path("containers.conf")});
+  }
+  nlohmann::json inspect(const std::string& ref) {
+    auto r = berth({"image", "inspect", ref});
+    EXPECT_EQ(r.code, 0) << r.err;
+    return r.code == 0 ? nlohmann::json::parse(r.out)[0] : nlohmann::json();
+  }
+
+  std::unique_ptr<TempDir> dir_;
+};
+
+TEST_F(Images, ImportSaveThenPodmanLoadsAndRunsIt) {
+  auto imp =
+      berth({"import", path("rootfs.tar"), "demo/busybox:1", "-c", "CMD [\"echo\", \"from-cmd\"]"});
+  ASSERT_EQ(imp.code, 0) << imp.err;
+  std::string id = imp.out.substr(0, imp.out.size() - 1);
+  auto list = berth({"images"});
+  EXPECT_NE(list.out.find("demo/busybox"), std::string::npos) << list.out;
+  auto save = berth({"save", "-o", path("saved.tar"), "demo/busybox:1"});
+  ASSERT_EQ(save.code, 0) << save.err;
+  auto load = podman({"load", "-i", path("saved.tar")});
+  ASSERT_EQ(load.code, 0) << load.err;
+  // podman keeps our image id: the config went through byte for byte.
+  auto pid = podman({"image", "inspect", "--format", "{{.Id}}", "demo/busybox:1"});
+  EXPECT_EQ("sha256:" + pid.out.substr(0, pid.out.size() - 1), id);
+  auto run = podman({"run", "--rm", "--network", "none", "demo/busybox:1"});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out, "from-cmd\n");
+}
+
+TEST_F(Images, PodmanSaveLoadsIntoBerth) {
+  ASSERT_EQ(podman({"import", path("rootfs.tar"), "localhost/from-podman:v1"}).code, 0);
+  auto save = podman({"save", "-o", path("podman.tar"), "localhost/from-podman:v1"});
+  ASSERT_EQ(save.code, 0) << save.err;
+  auto load = berth({"load", "-i", path("podman.tar")});
+  ASSERT_EQ(load.code, 0) << load.err;
+  EXPECT_EQ(load.out, "Loaded image: localhost/from-podman:v1\n");
+  auto pid = podman({"image", "inspect", "--format", "{{.Id}}", "localhost/from-podman:v1"});
+  EXPECT_EQ(inspect("localhost/from-podman:v1")["Id"],
+            "sha256:" + pid.out.substr(0, pid.out.size() - 1));
+}
+
+TEST_F(Images, SkopeoOciArchiveGivesTheSameImage) {
+  ASSERT_EQ(berth({"import", path("rootfs.tar"), "orig:1"}).code, 0);
+  ASSERT_EQ(berth({"save", "-o", path("docker.tar"), "orig:1"}).code, 0);
+  auto copy = runCmd({"/usr/bin/skopeo", "copy", "-q", "docker-archive:" + path("docker.tar"),
+                      "oci-archive:" + path("oci.tar") + ":copied:2"});
+  ASSERT_EQ(copy.code, 0) << copy.err;
+  auto load = berth({"load", "-i", path("oci.tar")});
+  ASSERT_EQ(load.code, 0) << load.err;
+  EXPECT_EQ(load.out, "Loaded image: copied:2\n");
+  nlohmann::json a = inspect("orig:1"), b = inspect("copied:2");
+  // skopeo recompresses the layer (gzip) but the content is the same: same diff_ids,
+  // same config.
+  EXPECT_EQ(a["RootFS"], b["RootFS"]);
+  EXPECT_EQ(a["Config"], b["Config"]);
+  EXPECT_EQ(a["Created"], b["Created"]);
+  // And our own OCI archive loads back as the very same image.
+  ASSERT_EQ(berth({"save", "--format", "oci", "-o", path("ours.tar"), "orig:1"}).code, 0);
+  ASSERT_EQ(berth({"rmi", "orig:1"}).code, 0);
+  ASSERT_EQ(berth({"load", "-i", path("ours.tar")}).code, 0);
+  EXPECT_EQ(inspect("orig:1")["Id"], a["Id"]);
+}
+
+TEST_F(Images, TagRmiAndPrune) {
+  ASSERT_EQ(berth({"import", path("rootfs.tar"), "a:1"}).code, 0);
+  ASSERT_EQ(berth({"tag", "a:1", "b:2"}).code, 0);
+  auto refused = berth({"rmi", inspect("a:1")["Id"]});
+  EXPECT_NE(refused.code, 0);
+  EXPECT_NE(refused.err.find("several names"), std::string::npos) << refused.err;
+  auto r1 = berth({"rmi", "a:1"});
+  EXPECT_EQ(r1.out, "Untagged: a:1\n");
+  auto r2 = berth({"rmi", "b:2"});
+  EXPECT_NE(r2.out.find("Deleted: sha256:"), std::string::npos);
+  EXPECT_EQ(berth({"images", "-q"}).out, "");
+  // The blobs went with the last image.
+  auto blobs = runCmd({"/bin/sh", "-c", "ls " + path("berth/blobs/sha256") + " | wc -l"});
+  EXPECT_EQ(blobs.out, "0\n");
+}
+
+// Bad input: a precise error, a non-zero exit, no image and nothing outside the store.
+TEST_F(Images, BadArchivesAreRefusedWholly) {
+  // A tarball with a ../ entry.
+  auto evil = runCmd({"/bin/sh", "-c",
+                      "cd " + path("") +
+                          " && mkdir -p x && echo pwned > escape.txt && "
+                          "tar -C x -cf evil.tar --transform 's|^|../|' -P ../escape.txt"});
+  ASSERT_EQ(evil.code, 0) << evil.err;
+  auto imp = berth({"import", path("evil.tar"), "evil:1"});
+  EXPECT_NE(imp.code, 0);
+  EXPECT_NE(imp.err.find("escape.txt"), std::string::npos) << imp.err;
+  // Not a tar at all, and a truncated gzip.
+  { std::ofstream(path("junk.tar")) << "this is not an archive"; }
+  EXPECT_NE(berth({"load", "-i", path("junk.tar")}).code, 0);
+  runCmd({"/bin/sh", "-c",
+          "gzip -c " + path("rootfs.tar") + " | head -c 20000 > " + path("cut.tar.gz")});
+  auto cut = berth({"import", path("cut.tar.gz"), "cut:1"});
+  EXPECT_NE(cut.code, 0);
+  // A docker-archive whose layer does not match the config's diff_id.
+  ASSERT_EQ(berth({"import", path("rootfs.tar"), "good:1"}).code, 0);
+  ASSERT_EQ(berth({"save", "-o", path("good.tar"), "good:1"}).code, 0);
+  auto tamper = runCmd({"/bin/sh", "-c",
+                        "mkdir -p " + path("t") + " && tar -C " + path("t") + " -xf " +
+                            path("good.tar") + " && for f in " + path("t") +
+                            "/*/layer.tar; do echo extra >> $f; done && "
+                            "tar -C " +
+                            path("t") + " -cf " + path("bad.tar") + " ."});
+  ASSERT_EQ(tamper.code, 0) << tamper.err;
+  ASSERT_EQ(berth({"rmi", "good:1"}).code, 0);
+  auto bad = berth({"load", "-i", path("bad.tar")});
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("does not match its diff_id"), std::string::npos) << bad.err;
+  EXPECT_EQ(berth({"images", "-q"}).out, "") << "a refused archive left an image";
+  auto unknown = berth({"save", "-o", path("none.tar"), "nope:1"});
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_NE(unknown.err.find("image 'nope:1' does not exist"), std::string::npos) << unknown.err;
+  EXPECT_FALSE(sys::exists(path("none.tar")));
+}
+
+}  // namespace
+}  // namespace berth::test
