@@ -1,24 +1,22 @@
 #!/usr/bin/env bash
-# The main job: set up, build, make a busybox bundle and run a container in it with
-# berth-runtime, showing its isolation.
+# The main job: set up, build, make the busybox base image and run containers from it
+# with berth (overlayfs root from the image's layers, namespaces, cgroups, seccomp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh
-rt=$PWD/build/bin/berth-runtime
-work=$(mktemp -d /tmp/berth-demo.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-scripts/busybox-rootfs.sh "$work/bundle/rootfs"
-cd "$work/bundle"
-"$rt" spec
-# The safe default spec, plus a command, a hostname and a 64 MiB memory limit.
-script='echo "hello from a berth container"
+berth=$PWD/build/bin/berth
+show() { echo; echo "\$ berth $*"; "$berth" "$@"; }
+
+scripts/busybox-image.sh busybox:latest
+show images
+show run --rm -h demo --env GREETING=hello busybox sh -c '
+echo "$GREETING from a berth container"
 echo "pid: $$   hostname: $(hostname)   user: $(id -u)"
 echo "network interfaces: $(ls /sys/class/net | tr "\n" " ")"
-echo "memory limit: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"
+echo "root filesystem: $(awk '"'"'$5 == "/" { for (i = 7; i <= NF; i++) if ($i == "-") { print $(i+1); exit } }'"'"' /proc/self/mountinfo)"
 echo "processes:"; ps -o pid,user,comm; exit 0'
-jq --arg s "$script" '.process.args = ["sh", "-c", $s] | .process.terminal = false
-  | .hostname = "berth-demo" | .linux.resources.memory = {"limit": 67108864}' config.json > config.new
-mv config.new config.json
-echo "\$ berth-runtime run demo-$$"
-"$rt" --root "$work/state" run "demo-$$"
+echo; echo "\$ berth save -o busybox.tar busybox   (a docker-archive that docker, podman and skopeo load)"
+"$berth" save -o /tmp/berth-demo-busybox.tar busybox
+tar -tf /tmp/berth-demo-busybox.tar
+rm -f /tmp/berth-demo-busybox.tar

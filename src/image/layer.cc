@@ -7,6 +7,7 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -386,7 +387,8 @@ Status writeContents(archive* a, archive_entry* e, int fd, const Stream& stream)
 
 class Applier {
  public:
-  Applier(int root, const Stream& stream) : root_(root), stream_(stream) {}
+  Applier(int root, const Stream& stream, Whiteouts mode)
+      : root_(root), stream_(stream), mode_(mode) {}
 
   Status apply(archive* a, archive_entry* e) {
     const char* raw = archive_entry_pathname(e);
@@ -516,6 +518,15 @@ class Applier {
   // this layer's directory entry replaces): the link's target is not what the layer hides.
   Status opaque(const std::vector<std::string>& parts) {
     std::string path = joinPrefix(parts, parts.size() - 1);
+    if (mode_ == Whiteouts::kOverlay) {
+      // The directory holds only this layer's entries: mark it for overlayfs.
+      (void)BERTH_TRY(parentOf(parts));
+      Fd dir(openInRoot(root_, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+      if (dir.get() < 0) return errnoError("open directory " + quote(path), errno);
+      if (::fsetxattr(dir.get(), "trusted.overlay.opaque", "y", 1, 0) != 0)
+        return errnoError("mark directory " + quote(path) + " opaque", errno);
+      return okStatus();
+    }
     Fd dir(openInRoot(root_, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
     if (dir.get() < 0) {
       if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return okStatus();
@@ -532,10 +543,19 @@ class Applier {
     if (victim.empty() || victim == "." || victim == ".." || victim.find('/') != victim.npos) {
       return invalidArgument("invalid whiteout");
     }
-    Fd dir = BERTH_TRY(existingParentOf(parts));
-    if (dir.get() < 0) return okStatus();
     std::string parent = joinPrefix(parts, parts.size() - 1);
     std::string path = parent.empty() ? victim : parent + "/" + victim;
+    if (mode_ == Whiteouts::kOverlay) {
+      if (fromThisLayer(path)) return okStatus();  // whiteouts hide lower layers only
+      Fd pdir = BERTH_TRY(parentOf(parts));
+      BERTH_RETURN_IF_ERROR(removeAt(pdir.get(), victim));
+      if (::mknodat(pdir.get(), victim.c_str(), S_IFCHR | 0000, makedev(0, 0)) != 0)
+        return errnoError("create whiteout for " + quote(path), errno);
+      created(path);
+      return okStatus();
+    }
+    Fd dir = BERTH_TRY(existingParentOf(parts));
+    if (dir.get() < 0) return okStatus();
     if (!fromThisLayer(path)) return removeAt(dir.get(), victim);
     struct stat st;
     if (::fstatat(dir.get(), victim.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
@@ -680,17 +700,18 @@ class Applier {
 
   int root_;
   const Stream& stream_;
+  Whiteouts mode_;
   std::map<std::string, DirFixup> dirs_;  // by path: deepest come last
   std::set<std::string> created_;         // paths this layer wrote
   std::set<std::string> ancestors_;       // directories above them
 };
 
-Result<LayerStats> applyStream(const Reader& read, const std::string& dir) {
+Result<LayerStats> applyStream(const Reader& read, const std::string& dir, Whiteouts mode) {
   Fd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (root.get() < 0) return errnoError("open " + quote(dir), errno);
   Stream stream(read);
   BERTH_RETURN_IF_ERROR(stream.open());
-  Applier applier(root.get(), stream);
+  Applier applier(root.get(), stream, mode);
   LayerStats stats;
   std::string last;
   while (true) {
@@ -716,13 +737,13 @@ Result<LayerStats> applyStream(const Reader& read, const std::string& dir) {
 
 }  // namespace
 
-Result<LayerStats> applyLayer(const Reader& read, const std::string& dir) {
-  auto r = applyStream(read, dir);
+Result<LayerStats> applyLayer(const Reader& read, const std::string& dir, Whiteouts mode) {
+  auto r = applyStream(read, dir, mode);
   if (!r.ok()) return r.error().context("apply layer");
   return r;
 }
 
-Result<LayerStats> applyLayerFile(const std::string& path, const std::string& dir) {
+Result<LayerStats> applyLayerFile(const std::string& path, const std::string& dir, Whiteouts mode) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return errnoError("apply layer " + quote(path), errno);
   Reader read = [&](char* buf, size_t size) -> Result<size_t> {
@@ -732,7 +753,7 @@ Result<LayerStats> applyLayerFile(const std::string& path, const std::string& di
       if (errno != EINTR) return errnoError("read " + quote(path), errno);
     }
   };
-  auto r = applyStream(read, dir);
+  auto r = applyStream(read, dir, mode);
   if (!r.ok()) return r.error().context("apply layer " + quote(path));
   return r;
 }

@@ -44,8 +44,18 @@ struct LayerStats {
 // Reads the layer from `read` (fills a buffer, returns bytes read, 0 at end).
 using Reader = std::function<Result<size_t>(char* buf, size_t size)>;
 
-Result<LayerStats> applyLayer(const Reader& read, const std::string& dir);
+// How whiteouts end up on disk:
+//   kApply    they delete what the layers below put in `dir` (one directory holds the
+//             whole stack: a flattened root);
+//   kOverlay  `dir` holds this layer alone, for overlayfs to stack: ".wh.NAME" becomes a
+//             0/0 character device NAME and an opaque marker the xattr
+//             trusted.overlay.opaque="y" on its directory, as the kernel reads them.
+enum class Whiteouts { kApply, kOverlay };
+
+Result<LayerStats> applyLayer(const Reader& read, const std::string& dir,
+                              Whiteouts mode = Whiteouts::kApply);
 // As applyLayer, reading the file at `path`; errors read "apply layer 'path': …".
-Result<LayerStats> applyLayerFile(const std::string& path, const std::string& dir);
+Result<LayerStats> applyLayerFile(const std::string& path, const std::string& dir,
+                                  Whiteouts mode = Whiteouts::kApply);
 
 }  // namespace berth::image

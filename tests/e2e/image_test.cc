@@ -84,6 +84,10 @@ TEST_F(Images, ImportSaveThenPodmanLoadsAndRunsIt) {
   auto run = podman({"run", "--rm", "--network", "none", "demo/busybox:1"});
   EXPECT_EQ(run.code, 0) << run.err;
   EXPECT_EQ(run.out, "from-cmd\n");
+  // The same image on berth prints the same.
+  auto ours = berth({"run", "--rm", "demo/busybox:1"});
+  EXPECT_EQ(ours.code, 0) << ours.err;
+  EXPECT_EQ(ours.out, run.out);
 }
 
 TEST_F(Images, PodmanSaveLoadsIntoBerth) {
@@ -96,6 +100,42 @@ TEST_F(Images, PodmanSaveLoadsIntoBerth) {
   auto pid = podman({"image", "inspect", "--format", "{{.Id}}", "localhost/from-podman:v1"});
   EXPECT_EQ(inspect("localhost/from-podman:v1")["Id"],
             "sha256:" + pid.out.substr(0, pid.out.size() - 1));
+  // And it runs on berth.
+  auto run = berth({"run", "localhost/from-podman:v1", "sh", "-c", "echo runs-on-berth; exit 4"});
+  EXPECT_EQ(run.out, "runs-on-berth\n");
+  EXPECT_EQ(run.code, 4) << run.err;
+}
+
+// Two layers: the second deletes a file and empties a directory of the first (OCI
+// whiteouts); the container must not see them, and an image sharing the base layer
+// stores it once.
+TEST_F(Images, WhiteoutsHideLowerFilesInTheContainer) {
+  std::string script =
+      "set -e; cd " + path("") +
+      "; mkdir -p l1/etc/conf.d l2/etc/conf.d arch; "
+      "cp -a rootfs/. l1/; echo secret > l1/etc/secret; echo old > l1/etc/conf.d/a; "
+      "touch l2/etc/.wh.secret l2/etc/conf.d/.wh..wh..opq; echo new > l2/etc/conf.d/b; "
+      "tar -C l1 -cf arch/l1.tar .; tar -C l2 -cf arch/l2.tar .; "
+      "d1=sha256:$(sha256sum arch/l1.tar | cut -d' ' -f1); "
+      "d2=sha256:$(sha256sum arch/l2.tar | cut -d' ' -f1); "
+      "printf '{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"sh\"]},"
+      "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\",\"%s\"]}}' $d1 $d2 > arch/config.json; "
+      "printf '[{\"Config\":\"config.json\",\"RepoTags\":[\"layered:1\"],"
+      "\"Layers\":[\"l1.tar\",\"l2.tar\"]}]' > arch/manifest.json; "
+      "tar -C arch -cf layered.tar manifest.json config.json l1.tar l2.tar";
+  auto mk = runCmd({"/bin/bash", "-c", script});
+  ASSERT_EQ(mk.code, 0) << mk.err;
+  auto load = berth({"load", "-i", path("layered.tar")});
+  ASSERT_EQ(load.code, 0) << load.err;
+  auto run = berth({"run", "layered:1", "sh", "-c",
+                    "ls /etc/secret 2>&1 >/dev/null | grep -c 'No such file'; ls /etc/conf.d"});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out, "1\nb\n");
+  // The base layer is one snapshot, shared with a second image built on it.
+  ASSERT_EQ(berth({"import", path("arch/l1.tar"), "base:1"}).code, 0);
+  EXPECT_EQ(berth({"run", "base:1", "cat", "/etc/secret"}).out, "secret\n");
+  auto snaps = runCmd({"/bin/sh", "-c", "ls " + path("berth/snapshots") + " | wc -l"});
+  EXPECT_EQ(snaps.out, "2\n") << "base layer unpacked twice?";
 }
 
 TEST_F(Images, SkopeoOciArchiveGivesTheSameImage) {

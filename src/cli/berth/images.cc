@@ -5,6 +5,7 @@
 
 #include "cli/berth/verbs.h"
 #include "common/strings.h"
+#include "image/snapshots.h"
 
 namespace berth::cli {
 
@@ -47,6 +48,14 @@ uint64_t imageSize(const json& manifest) {
   for (const auto& l : manifest.value("layers", json::array()))
     total += l.value("size", uint64_t{0});
   return total;
+}
+
+// Blobs and snapshots that no image references any more.
+Result<image::GcStats> collect(image::ImageStore& store) {
+  auto stats = BERTH_TRY(store.gc());
+  auto keep = BERTH_TRY(image::chainIdsInUse(store));
+  BERTH_TRY(image::Snapshotter(store.root()).removeExcept(keep));
+  return stats;
 }
 
 void listImages(Context& ctx, bool quiet) {
@@ -140,7 +149,7 @@ void rmi(Context& ctx, const std::vector<std::string>& refs, bool force) {
     }
     for (const auto& line : *report) std::printf("%s\n", line.c_str());
   }
-  if (auto gc = store->gc(); !gc) ctx.fail(gc.error());
+  if (auto gc = collect(*store); !gc) ctx.fail(gc.error());
 }
 
 }  // namespace
@@ -175,7 +184,7 @@ void addImageVerbs(CLI::App& app, Context& ctx) {
   prune->callback([&ctx] {
     auto store = ctx.images();
     if (!store) return;
-    auto gc = store->gc();
+    auto gc = collect(*store);
     if (!gc) return ctx.fail(gc.error());
     std::printf("Total reclaimed space: %s\n", humanSize(gc->bytes_freed).c_str());
   });

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   app.add_option("--root", ctx.root, "where berth keeps images (default /var/lib/berth)");
   berth::cli::addImageVerbs(app, ctx);
   berth::cli::addTransferVerbs(app, ctx);
+  berth::cli::addRunVerb(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -58,7 +58,8 @@ void addTransferVerbs(CLI::App& app, Context& ctx) {
   auto changes = std::make_shared<std::vector<std::string>>();
   imp->add_option("file", *file, "tarball (or - for stdin)")->required();
   imp->add_option("name", *name, "NAME[:TAG] for the image");
-  imp->add_option("-c,--change", *changes, "Dockerfile instruction for the config, e.g. CMD=sh");
+  imp->add_option("-c,--change", *changes, "Dockerfile instruction for the config, e.g. CMD=sh")
+      ->allow_extra_args(false);
   imp->callback([&ctx, file, name, changes] {
     auto store = ctx.images();
     if (!store) return;

@@ -24,6 +24,7 @@ struct Context {
 void addImageVerbs(CLI::App& app,
                    Context& ctx);  // images, image inspect/ls/rm/prune, history, tag, rmi
 void addTransferVerbs(CLI::App& app, Context& ctx);  // load, save, import
+void addRunVerb(CLI::App& app, Context& ctx);        // run
 
 // "3 minutes ago" from an RFC 3339 time.
 std::string humanSince(const std::string& rfc3339);

@@ -56,7 +56,8 @@ void addExec(CLI::App& app, Context& ctx) {
   cmd->add_option("--console-socket", f->console_socket,
                   "unix socket that receives the pty master");
   cmd->add_option("--cwd", f->cwd, "working directory in the container");
-  cmd->add_option("-e,--env", f->env, "extra environment variable KEY=VALUE");
+  cmd->add_option("-e,--env", f->env, "extra environment variable KEY=VALUE")
+      ->allow_extra_args(false);
   cmd->add_option("-u,--user", f->user, "UID[:GID]");
   cmd->add_flag("-d,--detach", f->detach, "return once the process runs");
   cmd->add_option("--preserve-fds", f->preserve_fds, "pass descriptors 3 … 3+N-1 to the process");
