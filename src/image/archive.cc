@@ -14,6 +14,7 @@
 
 #include "common/strings.h"
 #include "image/reference.h"
+#include "image/snapshots.h"
 #include "sys/fs.h"
 
 namespace berth::image {
@@ -219,6 +220,7 @@ Result<std::vector<ImageRecord>> loadDocker(ImageStore& store, const Contents& c
         if (t.is_string()) names.push_back(BERTH_TRY(normalizeName(t.get<std::string>())));
       }
     }
+    BERTH_TRY(Snapshotter(store.root()).prepareManifest(store, manifest.dump()));
     out.push_back(BERTH_TRY(store.addImage(manifest.dump(), names)));
   }
   return out;
@@ -272,7 +274,10 @@ Result<std::vector<ImageRecord>> loadOci(ImageStore& store, const Contents& c) {
   std::vector<std::pair<std::string, std::vector<std::string>>> manifests;
   BERTH_RETURN_IF_ERROR(collectOciManifests(store, index, "index.json", &manifests, {}));
   std::vector<ImageRecord> out;
-  for (const auto& [text, names] : manifests) out.push_back(BERTH_TRY(store.addImage(text, names)));
+  for (const auto& [text, names] : manifests) {
+    BERTH_TRY(Snapshotter(store.root()).prepareManifest(store, text));
+    out.push_back(BERTH_TRY(store.addImage(text, names)));
+  }
   return out;
 }
 

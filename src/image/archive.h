@@ -15,7 +15,8 @@
 
 namespace berth::image {
 
-// `path` "-" reads stdin. Returns the images loaded, with their names.
+// `path` "-" reads stdin. Each image's layers are unpacked into snapshots before the image
+// becomes visible. Returns the images loaded, with their names.
 Result<std::vector<ImageRecord>> loadArchive(ImageStore& store, const std::string& path);
 
 enum class ArchiveFormat { kDocker, kOci };

@@ -8,8 +8,8 @@
 
 #include "common/log.h"
 #include "common/strings.h"
-#include "image/layer.h"
 #include "image/reference.h"
+#include "image/snapshots.h"
 #include "sys/fs.h"
 
 namespace berth::image {
@@ -109,13 +109,9 @@ Result<ImageRecord> importRootfs(ImageStore& store, const std::string& path,
   archive_read_free(a);
   if (!blob) return blob.error();
 
-  // Check the layer by unpacking it once; a later session keeps this as its snapshot.
-  std::string check = store.root() + "/ingest/import-check-" + std::to_string(::getpid());
-  BERTH_RETURN_IF_ERROR(sys::mkdirAll(check, 0700));
-  auto applied = applyLayerFile(store.content().path(blob->digest), check);
-  (void)sys::removeAll(check);
-  if (!applied) return applied.error().context(what);
-  if (applied->entries == 0) return invalidArgument(what + ": the archive holds no files");
+  // The layer's entries are checked (no "../", no device nodes…) as its snapshot is
+  // unpacked, below, before the image becomes visible.
+  if (blob->size < 1024) return invalidArgument(what + ": the archive holds no files");
 
   char created[32];
   std::time_t now = std::time(nullptr);
@@ -135,6 +131,8 @@ Result<ImageRecord> importRootfs(ImageStore& store, const std::string& path,
        {{{"mediaType", media::kLayer}, {"digest", blob->digest.str()}, {"size", blob->size}}}}};
   std::vector<std::string> names;
   if (!normalized.empty()) names.push_back(normalized);
+  auto unpacked = Snapshotter(store.root()).prepareManifest(store, manifest.dump());
+  if (!unpacked) return unpacked.error().context(what);
   return store.addImage(manifest.dump(), names);
 }
 

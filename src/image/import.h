@@ -15,9 +15,9 @@ namespace berth::image {
 // image config's "config" object. An unknown instruction is an error naming it.
 Status applyChange(nlohmann::json& config, const std::string& change);
 
-// `path` "-" reads stdin. The layer is stored uncompressed (its digest is its diff_id)
-// and checked by unpacking it (no "../" entries, no device nodes…) before the image
-// becomes visible.
+// `path` "-" reads stdin. The layer is stored uncompressed (its digest is its diff_id) and
+// unpacked into its snapshot — which refuses "../" entries, device nodes… — before the
+// image becomes visible.
 Result<ImageRecord> importRootfs(ImageStore& store, const std::string& path,
                                  const std::string& name, const std::vector<std::string>& changes);
 

@@ -22,12 +22,18 @@ std::vector<Digest> chainIds(const std::vector<Digest>& diff_ids) {
 
 namespace {
 
-Result<std::vector<Digest>> diffIdsOf(const ImageStore& store, const ImageRecord& image) {
-  nlohmann::json config = BERTH_TRY(store.config(image));
+Result<std::vector<Digest>> diffIdsOf(const ImageStore& store, const Digest& config_digest) {
+  std::string text = BERTH_TRY(store.content().readVerified(config_digest));
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    return invalidArgument("image config " + config_digest.str() + ": malformed JSON: " + e.what());
+  }
   std::vector<Digest> out;
   const auto& ids = config["rootfs"]["diff_ids"];
   if (!ids.is_array())
-    return invalidArgument("image config " + image.id.str() + ": rootfs.diff_ids is missing");
+    return invalidArgument("image config " + config_digest.str() + ": rootfs.diff_ids is missing");
   for (const auto& d : ids) out.push_back(BERTH_TRY(Digest::parse(d.get<std::string>())));
   return out;
 }
@@ -41,12 +47,16 @@ std::string tmpName() {
 
 Result<std::vector<std::string>> Snapshotter::prepare(const ImageStore& store,
                                                       const ImageRecord& image) const {
+  return prepareManifest(store, BERTH_TRY(store.content().readVerified(image.manifest)));
+}
+
+Result<std::vector<std::string>> Snapshotter::prepareManifest(
+    const ImageStore& store, const std::string& manifest_json) const {
   BERTH_RETURN_IF_ERROR(sys::mkdirAll(dir_, 0700));
-  std::vector<Digest> diff_ids = BERTH_TRY(diffIdsOf(store, image));
-  ManifestRefs refs =
-      BERTH_TRY(parseManifest(BERTH_TRY(store.content().readVerified(image.manifest))));
+  ManifestRefs refs = BERTH_TRY(parseManifest(manifest_json));
+  std::vector<Digest> diff_ids = BERTH_TRY(diffIdsOf(store, refs.config));
   if (refs.layers.size() != diff_ids.size())
-    return invalidArgument("image " + image.id.str() +
+    return invalidArgument("image " + refs.config.str() +
                            ": the manifest and config disagree on the number of layers");
   std::vector<Digest> chains = chainIds(diff_ids);
   std::vector<std::string> dirs;
@@ -61,7 +71,7 @@ Result<std::vector<std::string>> Snapshotter::prepare(const ImageStore& store,
                                 diff_ids[i].str() + ": it unpacks to " + stats->diff_id.str());
       if (!stats) {
         (void)sys::removeAll(tmp);
-        return stats.error().context("unpack image " + image.id.shortId());
+        return stats.error().context("unpack image " + refs.config.shortId());
       }
       if (::rename(tmp.c_str(), final_dir.c_str()) != 0) {
         int err = errno;
@@ -94,7 +104,7 @@ Result<size_t> Snapshotter::removeExcept(const std::set<std::string>& keep_hex) 
 Result<std::set<std::string>> chainIdsInUse(const ImageStore& store) {
   std::set<std::string> out;
   for (const auto& img : BERTH_TRY(store.list())) {
-    auto ids = diffIdsOf(store, img);
+    auto ids = diffIdsOf(store, img.id);
     if (!ids) continue;
     for (const auto& c : chainIds(*ids)) out.insert(c.hex());
   }

@@ -27,6 +27,11 @@ class Snapshotter {
   // Unpacks each layer of `image` that has no snapshot yet, checking it against the
   // config's diff_id. Returns the snapshot directories top layer first (overlay order).
   Result<std::vector<std::string>> prepare(const ImageStore& store, const ImageRecord& image) const;
+  // The same for an image not yet added: its manifest and config blobs must be stored.
+  // Loading unpacks before the image becomes visible, so that a layer that fails to unpack
+  // (a "../" entry, a device node, a wrong diff_id) leaves no image behind.
+  Result<std::vector<std::string>> prepareManifest(const ImageStore& store,
+                                                   const std::string& manifest_json) const;
   // Removes snapshots whose chain id is not in `keep`, and unpack leftovers.
   Result<size_t> removeExcept(const std::set<std::string>& keep_hex) const;
 

@@ -23,6 +23,7 @@ void addTransferVerbs(CLI::App& app, Context& ctx) {
     if (!store) return;
     auto loaded = image::loadArchive(*store, *input);
     if (!loaded) return ctx.fail(loaded.error());
+
     if (*quiet) return;
     for (const auto& img : *loaded) {
       if (img.tags.empty()) std::printf("Loaded image ID: %s\n", img.id.str().c_str());
@@ -65,6 +66,7 @@ void addTransferVerbs(CLI::App& app, Context& ctx) {
     if (!store) return;
     auto img = image::importRootfs(*store, *file, *name, *changes);
     if (!img) return ctx.fail(img.error());
+
     std::printf("%s\n", img->id.str().c_str());
   });
 }
