@@ -97,7 +97,17 @@ Result<size_t> Snapshotter::removeExcept(const std::set<std::string>& keep_hex) 
     if (!keep_hex.count(name)) victims.push_back(name);
   }
   ::closedir(d);
-  for (const auto& v : victims) BERTH_RETURN_IF_ERROR(sys::removeAll(dir_ + "/" + v));
+  for (const auto& v : victims) {
+    // Out of sight first (rename is atomic), then delete: a crash or error in the middle
+    // must never leave a half-deleted snapshot under its chain id.
+    std::string doomed = v;
+    if (!startsWith(v, "tmp-")) {
+      doomed = tmpName();
+      if (::rename((dir_ + "/" + v).c_str(), (dir_ + "/" + doomed).c_str()) != 0)
+        return errnoError("remove snapshot " + quote(v), errno);
+    }
+    BERTH_RETURN_IF_ERROR(sys::removeAll(dir_ + "/" + doomed));
+  }
   return victims.size();
 }
 

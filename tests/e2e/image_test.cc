@@ -215,5 +215,41 @@ TEST_F(Images, BadArchivesAreRefusedWholly) {
   EXPECT_FALSE(sys::exists(path("none.tar")));
 }
 
+// A kill -9 at any point of a load leaves either no image or a whole one, and the next
+// load and a prune clean up after it.
+TEST_F(Images, KillDuringLoadLeavesOldOrNewState) {
+  std::string script = "set -e; cd " + path("") +
+                       "; mkdir -p big/data; cp -a rootfs/. big/; "
+                       "head -c 40000000 /dev/urandom > big/data/blob; "
+                       "tar -C big -cf big.tar .";
+  ASSERT_EQ(runCmd({"/bin/bash", "-c", script}).code, 0);
+  ASSERT_EQ(berth({"import", path("big.tar"), "big:1"}).code, 0);
+  ASSERT_EQ(berth({"save", "-o", path("big-archive.tar"), "big:1"}).code, 0);
+  for (int delay_ms : {20, 80, 160, 320}) {
+    (void)berth({"rmi", "big:1"});  // may be absent after the previous round
+    auto prune = berth({"image", "prune"});
+    ASSERT_EQ(prune.code, 0) << prune.err;
+    std::string cmd = std::string(BERTH_CLI) + " --root " + path("berth") + " load -q -i " +
+                      path("big-archive.tar") + " & pid=$!; sleep " +
+                      std::to_string(delay_ms / 1000.0) +
+                      "; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; true";
+    runCmd({"/bin/bash", "-c", cmd});
+    auto list = berth({"images", "-q"});
+    ASSERT_EQ(list.code, 0) << list.err;
+    if (!list.out.empty()) {
+      // The whole image is there: it runs.
+      auto run = berth({"run", "big:1", "sh", "-c", "wc -c < /data/blob"});
+      EXPECT_EQ(run.out, "40000000\n") << "after a kill at " << delay_ms << " ms: " << run.err
+                                       << runCmd({"/bin/sh", "-c",
+                                                  "ls -la " + path("berth/snapshots") + " " +
+                                                      path("berth/snapshots") + "/*/ | head -30"})
+                                              .out;
+    }
+    // Whatever state it left, loading again works.
+    auto again = berth({"load", "-q", "-i", path("big-archive.tar")});
+    EXPECT_EQ(again.code, 0) << "after a kill at " << delay_ms << " ms: " << again.err;
+  }
+}
+
 }  // namespace
 }  // namespace berth::test
