@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   berth::cli::addImageVerbs(app, ctx);
   berth::cli::addTransferVerbs(app, ctx);
   berth::cli::addRunVerb(app, ctx);
+  berth::cli::addBuildVerb(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -25,6 +25,7 @@ void addImageVerbs(CLI::App& app,
                    Context& ctx);  // images, image inspect/ls/rm/prune, history, tag, rmi
 void addTransferVerbs(CLI::App& app, Context& ctx);  // load, save, import
 void addRunVerb(CLI::App& app, Context& ctx);        // run
+void addBuildVerb(CLI::App& app, Context& ctx);      // build
 
 // "3 minutes ago" from an RFC 3339 time.
 std::string humanSince(const std::string& rfc3339);
