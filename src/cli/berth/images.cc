@@ -123,7 +123,7 @@ void history(Context& ctx, const std::string& ref) {
   if (!manifest) return ctx.fail(manifest.error());
   json layers = manifest->value("layers", json::array());
   json hist = config->value("history", json::array());
-  std::printf("%-14s %-20s %-45s %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE");
+  std::printf("%-14s %-24s %-45s %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE");
   // Newest first; entries without a layer (empty_layer) have size 0.
   size_t layer = layers.size();
   for (auto it = hist.rbegin(); it != hist.rend(); ++it) {
