@@ -1,5 +1,6 @@
 #include "engine/local_run.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -60,6 +61,8 @@ Result<int> runImage(const LocalRunOptions& opts) {
     }
   } cleanup{dir, run.rootfs, mounted};
 
+  // Which image the container uses, for rmi to refuse removing it meanwhile.
+  BERTH_RETURN_IF_ERROR(sys::writeFileAtomic(dir + "/image", img.id.hex()));
   BERTH_RETURN_IF_ERROR(sys::mountOverlay(lowers, dir + "/upper", dir + "/work", run.rootfs));
   mounted = true;
   auto read_rootfs = [&](const std::string& path) -> std::optional<std::string> {
@@ -76,6 +79,20 @@ Result<int> runImage(const LocalRunOptions& opts) {
   ropts.create.id = run.id;
   ropts.create.bundle = dir;
   return runtime::run(runtime::StateStore(opts.runtime_root), ropts);
+}
+
+std::vector<std::string> imagesInUse(const std::string& root) {
+  std::vector<std::string> out;
+  std::string dir = root + "/containers";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (auto id = sys::readFile(dir + "/" + name + "/image")) out.push_back(*id);
+  }
+  ::closedir(d);
+  return out;
 }
 
 }  // namespace berth::engine

@@ -3,10 +3,11 @@
 // snapshots, mount the overlay root, write the bundle, run it with the runtime library,
 // and remove everything afterwards (the container is always removed, as with --rm).
 //
-// Layout under <root>/containers/<id>/: config.json, rootfs/ (the overlay mount),
-// upper/ and work/ (its writable layer).
+// Layout under <root>/containers/<id>/: config.json, image (the image id, hex),
+// rootfs/ (the overlay mount), upper/ and work/ (its writable layer).
 
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "engine/container_spec.h"
@@ -22,5 +23,8 @@ struct LocalRunOptions {
 
 // Returns the container's exit code.
 Result<int> runImage(const LocalRunOptions& opts);
+
+// Ids (hex) of the images that running containers under `root` use.
+std::vector<std::string> imagesInUse(const std::string& root);
 
 }  // namespace berth::engine

@@ -298,6 +298,16 @@ TEST_F(LayerWriterTest, MissingDirectoryIsNotFound) {
             "write layer '" + base_ + "/none': open: no such file or directory");
 }
 
+TEST_F(LayerWriterTest, StoreErrorsGetTheLayerAsContext) {
+  file("f", "data");
+  ContentStore missing(base_ + "/no-store");
+  auto r = writeLayer(missing, base_ + "/src", SourceKind::kPlain);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(r.error().message().rfind("write layer '" + base_ + "/src': store blob: create", 0), 0u)
+      << r.error().message();
+}
+
 class OverlayUpperTest : public LayerWriterTest {
  protected:
   // An upper directory as overlayfs leaves it: "gone" and "w2" deleted (whiteouts sharing an

@@ -160,6 +160,21 @@ TEST_F(Images, SkopeoOciArchiveGivesTheSameImage) {
   EXPECT_EQ(inspect("orig:1")["Id"], a["Id"]);
 }
 
+TEST_F(Images, RmiRefusesAnImageARunningContainerUses) {
+  ASSERT_EQ(berth({"import", path("rootfs.tar"), "busy:1"}).code, 0);
+  std::string cmd = std::string(BERTH_CLI) + " --root " + path("berth") +
+                    " run busy:1 sh -c 'touch /started; sleep 3' >/dev/null 2>&1 & "
+                    "for i in $(seq 100); do ls " +
+                    path("berth/containers") +
+                    "/*/upper/started >/dev/null 2>&1 && break; sleep 0.05; done; " + BERTH_CLI +
+                    " --root " + path("berth") + " rmi busy:1; echo rc=$?; wait";
+  auto r = runCmd({"/bin/bash", "-c", cmd}, "", 60);
+  EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.err.find("a running container uses it"), std::string::npos) << r.err;
+  // Once the container is gone the image can go.
+  EXPECT_EQ(berth({"rmi", "busy:1"}).code, 0);
+}
+
 TEST_F(Images, TagRmiAndPrune) {
   ASSERT_EQ(berth({"import", path("rootfs.tar"), "a:1"}).code, 0);
   ASSERT_EQ(berth({"tag", "a:1", "b:2"}).code, 0);

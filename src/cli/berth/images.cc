@@ -1,10 +1,12 @@
 // images, image inspect, history, tag, rmi, image prune.
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
 #include "cli/berth/verbs.h"
 #include "common/strings.h"
+#include "engine/local_run.h"
 #include "image/snapshots.h"
 
 namespace berth::cli {
@@ -141,7 +143,14 @@ void history(Context& ctx, const std::string& ref) {
 void rmi(Context& ctx, const std::vector<std::string>& refs, bool force) {
   auto store = ctx.images();
   if (!store) return;
+  auto in_use = engine::imagesInUse(ctx.root);
   for (const auto& ref : refs) {
+    auto img = store->resolve(ref);
+    if (img && !force && std::find(in_use.begin(), in_use.end(), img->id.hex()) != in_use.end()) {
+      ctx.fail(conflict("remove image " + quote(ref) +
+                        ": a running container uses it; stop it first or use --force"));
+      continue;
+    }
     auto report = store->remove(ref, force);
     if (!report) {
       ctx.fail(report.error());
