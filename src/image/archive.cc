@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <map>
 #include <set>
 
+#include "common/progress.h"
 #include "common/strings.h"
 #include "image/reference.h"
 #include "image/snapshots.h"
@@ -58,6 +60,18 @@ std::string resolveRelative(const std::string& link_name, const std::string& tar
     }
   }
   return join(parts, "/");
+}
+
+// "0db3…(64 hex)…/layer.tar" → "0db3b7213bd6/layer.tar": progress lines stay short.
+std::string shortLabel(const std::string& name) {
+  std::string out;
+  size_t run = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    bool hex = std::isxdigit(static_cast<unsigned char>(name[i])) != 0;
+    run = hex ? run + 1 : 0;
+    if (!hex || run <= 12) out += name[i];
+  }
+  return out;
 }
 
 std::optional<Digest> digestFromName(const std::string& name) {
@@ -112,10 +126,12 @@ Result<Contents> readArchive(ImageStore& store, const std::string& path) {
         size >= 0 && static_cast<size_t>(size) <= kSmallFile &&
         ((name.size() > 5 && name.substr(name.size() - 5) == ".json") || name == "oci-layout" ||
          name == "repositories" || (expected && static_cast<size_t>(size) <= 64 * 1024));
+    progress::Task task("Loading " + shortLabel(name), size > 0 ? static_cast<uint64_t>(size) : 0);
     auto reader = [&](char* buf, size_t n) -> Result<size_t> {
       la_ssize_t got = archive_read_data(r.a, buf, n);
       if (got < 0)
         return invalidArgument(what + ": entry " + quote(name) + ": " + archive_error_string(r.a));
+      task.advance(static_cast<uint64_t>(got));
       return static_cast<size_t>(got);
     };
     if (small) {
@@ -309,6 +325,7 @@ Status writeFile(archive* a, const std::string& name, const std::string& file,
   struct stat st;
   if (::stat(file.c_str(), &st) != 0) return errnoError(what + ": " + quote(file), errno);
   BERTH_RETURN_IF_ERROR(addEntry(a, name, st.st_size, what));
+  progress::Task task("Saving " + shortLabel(name), static_cast<uint64_t>(st.st_size));
   int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errnoError(what + ": open " + quote(file), errno);
   std::string buf(1 << 20, '\0');
@@ -324,6 +341,7 @@ Status writeFile(archive* a, const std::string& name, const std::string& file,
       ::close(fd);
       return internalError(what + ": " + archive_error_string(a));
     }
+    task.advance(static_cast<uint64_t>(n));
   }
   ::close(fd);
   return okStatus();

@@ -2,11 +2,15 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <ctime>
 
 #include "common/log.h"
+#include "common/progress.h"
 #include "common/strings.h"
 #include "image/reference.h"
 #include "image/snapshots.h"
@@ -101,9 +105,20 @@ Result<ImageRecord> importRootfs(ImageStore& store, const std::string& path,
     archive_read_free(a);
     return invalidArgument(what + ": " + msg);
   }
+  uint64_t counted = 0;
+  struct stat in_st {};
+  uint64_t in_size =
+      path != "-" && ::stat(path.c_str(), &in_st) == 0 ? static_cast<uint64_t>(in_st.st_size) : 0;
+  progress::Task task("Importing " + (path == "-" ? std::string("stdin") : path), in_size);
   auto blob = store.content().ingest([&](char* buf, size_t n) -> Result<size_t> {
     la_ssize_t got = archive_read_data(a, buf, n);
     if (got < 0) return invalidArgument(what + ": " + archive_error_string(a));
+    // Compressed input: count what was read of the file, not the bytes it expands to.
+    int64_t raw = archive_filter_bytes(a, -1);
+    if (raw >= 0)
+      task.advance(static_cast<uint64_t>(raw) -
+                   std::min<uint64_t>(static_cast<uint64_t>(raw), counted));
+    counted = raw >= 0 ? static_cast<uint64_t>(raw) : counted;
     return static_cast<size_t>(got);
   });
   archive_read_free(a);

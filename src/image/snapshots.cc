@@ -1,11 +1,14 @@
 #include "image/snapshots.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 
+#include "common/progress.h"
 #include "common/strings.h"
 #include "image/layer.h"
 #include "sys/fs.h"
@@ -38,6 +41,28 @@ Result<std::vector<Digest>> diffIdsOf(const ImageStore& store, const Digest& con
   return out;
 }
 
+// Applies a stored layer blob into `dir`, showing progress by bytes read.
+Result<LayerStats> unpack(const std::string& blob, const std::string& dir, const Digest& chain) {
+  int fd = ::open(blob.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errnoError("unpack layer " + quote(blob), errno);
+  struct stat st {};
+  ::fstat(fd, &st);
+  progress::Task task("Unpacking layer " + chain.shortId(), static_cast<uint64_t>(st.st_size));
+  Reader read = [&](char* buf, size_t size) -> Result<size_t> {
+    while (true) {
+      ssize_t n = ::read(fd, buf, size);
+      if (n >= 0) {
+        task.advance(static_cast<uint64_t>(n));
+        return static_cast<size_t>(n);
+      }
+      if (errno != EINTR) return errnoError("read " + quote(blob), errno);
+    }
+  };
+  auto r = applyLayer(read, dir, Whiteouts::kOverlay);
+  ::close(fd);
+  return r;
+}
+
 std::string tmpName() {
   static std::atomic<unsigned> n{0};
   return "tmp-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
@@ -65,7 +90,7 @@ Result<std::vector<std::string>> Snapshotter::prepareManifest(
     if (!sys::exists(final_dir)) {
       std::string tmp = dir_ + "/" + tmpName();
       BERTH_RETURN_IF_ERROR(sys::mkdirAll(tmp, 0755));
-      auto stats = applyLayerFile(store.content().path(refs.layers[i]), tmp, Whiteouts::kOverlay);
+      auto stats = unpack(store.content().path(refs.layers[i]), tmp, chains[i]);
       if (stats && !(stats->diff_id == diff_ids[i]))
         stats = invalidArgument("layer " + refs.layers[i].str() + " does not match its diff_id " +
                                 diff_ids[i].str() + ": it unpacks to " + stats->diff_id.str());

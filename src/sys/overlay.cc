@@ -38,6 +38,10 @@ Result<bool> mountWithFsconfig(const std::vector<std::string>& lowers, const std
       return errnoError("overlay: add layer " + quote(l), errno);
     }
   }
+  // Keep the upper directory a plain change set that a tar can express: no directory
+  // renames recorded as redirects, no metadata-only copies pointing at lower files.
+  (void)::fsconfig(fs.get(), FSCONFIG_SET_STRING, "redirect_dir", "off", 0);
+  (void)::fsconfig(fs.get(), FSCONFIG_SET_STRING, "metacopy", "off", 0);
   if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "upperdir", upper.c_str(), 0) != 0)
     return errnoError("overlay: upper directory " + quote(upper), errno);
   if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", work.c_str(), 0) != 0)

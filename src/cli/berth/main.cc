@@ -1,6 +1,10 @@
 // berth: the command line.
 
+#include <unistd.h>
+
 #include <cstdio>
+
+#include "common/progress.h"
 
 #include "cli/berth/verbs.h"
 
@@ -33,6 +37,10 @@ int main(int argc, char** argv) {
   berth::cli::addTransferVerbs(app, ctx);
   berth::cli::addRunVerb(app, ctx);
   berth::cli::addBuildVerb(app, ctx);
+  // Transfers show a bar on a terminal and plain lines otherwise, on stderr so that
+  // stdout stays the command's result.
+  berth::progress::configure(
+      ::isatty(2) ? berth::progress::Style::kBar : berth::progress::Style::kLines, 2);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
