@@ -7,22 +7,11 @@
 #include <cerrno>
 
 #include "common/strings.h"
+#include "sys/fd.h"
 #include "sys/mount.h"
 
 namespace berth::sys {
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Returns true when done, false when this kernel lacks "lowerdir+" (caller falls back).
 Result<bool> mountWithFsconfig(const std::vector<std::string>& lowers, const std::string& upper,

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "cli/berth/verbs.h"
+#include "common/progress.h"
 #include "common/strings.h"
 #include "engine/local_run.h"
 #include "image/snapshots.h"
@@ -13,18 +14,7 @@ namespace berth::cli {
 
 using nlohmann::json;
 
-std::string humanSize(uint64_t bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1000 && u < 4) {
-    v /= 1000;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f%s" : "%.3g%s", v, units[u]);
-  return buf;
-}
+std::string humanSize(uint64_t bytes) { return progress::humanBytes(bytes); }
 
 std::string humanSince(const std::string& rfc3339) {
   std::tm tm{};
