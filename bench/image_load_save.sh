@@ -63,10 +63,14 @@ report() {  # file, reference name
 echo "load (median of $runs):"; report "$work/load.json"
 echo "save (median of $runs):"; report "$work/save.json"
 
-# Unpack speed: berth import of the 24 MiB layer (store + unpack) vs writing the same
-# bytes with fsync (dd), as a ratio.
+# Unpack speed: berth's layer applier vs GNU tar on the same 24 MiB layer, and writing
+# the same bytes with dd (page cache, then with fsync) for the disk's speed.
+unpack=$PWD/build/bin/unpack_layer
 layer_mb=$(( $(stat -c %s "$work/arch/l1.tar") / 1000000 ))
 hyperfine --runs "$runs" --export-json "$work/unpack.json" \
-  -n "berth import+unpack" --prepare "rm -rf $work/u" "$berth --root $work/u import $work/arch/l1.tar u:1" \
-  -n "dd conv=fsync" --prepare "rm -f $work/dd.out" "dd if=$work/arch/l1.tar of=$work/dd.out bs=1M conv=fsync status=none" >/dev/null
+  -n "berth unpack" --prepare "rm -rf $work/u; mkdir $work/u" "$unpack $work/arch/l1.tar $work/u" \
+  -n "tar -x" --prepare "rm -rf $work/u; mkdir $work/u" "tar -xf $work/arch/l1.tar -C $work/u" \
+  -n "dd" --prepare "rm -f $work/dd.out" "dd if=$work/arch/l1.tar of=$work/dd.out bs=1M status=none" \
+  -n "dd fsync" --prepare "rm -f $work/dd.out" "dd if=$work/arch/l1.tar of=$work/dd.out bs=1M conv=fsync status=none" >/dev/null
+echo "unpack of one ${layer_mb} MB layer (median of $runs):"
 jq -r --arg mb "$layer_mb" '.results[] | "  \(.command): \(.median*1000|floor) ms (\(($mb|tonumber)/.median|floor) MB/s)"' "$work/unpack.json"

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/berth/verbs.h"
+#include "common/progress.h"
 #include "image/archive.h"
 #include "image/import.h"
 
@@ -19,6 +20,7 @@ void addTransferVerbs(CLI::App& app, Context& ctx) {
   load->callback([&ctx, input, quiet] {
     if (*input == "-" && ::isatty(0))
       return ctx.fail(invalidArgument("load: give an archive with -i FILE or on stdin"));
+    if (*quiet) progress::configure(progress::Style::kNone, 2);
     auto store = ctx.images();
     if (!store) return;
     auto loaded = image::loadArchive(*store, *input);
