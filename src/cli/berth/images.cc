@@ -76,17 +76,29 @@ void listImages(Context& ctx, bool quiet) {
   }
 }
 
+// An image with its config and manifest, as inspect and history show them.
+struct Shown {
+  image::ImageRecord rec;
+  json config, manifest;
+};
+
+Result<Shown> show(const image::ImageStore& store, const std::string& ref) {
+  Shown s{BERTH_TRY(store.resolve(ref)), {}, {}};
+  s.config = BERTH_TRY(store.config(s.rec));
+  s.manifest = BERTH_TRY(store.manifest(s.rec));
+  return s;
+}
+
 void inspect(Context& ctx, const std::vector<std::string>& refs) {
   auto store = ctx.images();
   if (!store) return;
   json out = json::array();
   for (const auto& ref : refs) {
-    auto img = store->resolve(ref);
-    if (!img) return ctx.fail(img.error());
-    auto config = store->config(*img);
-    if (!config) return ctx.fail(config.error());
-    auto manifest = store->manifest(*img);
-    if (!manifest) return ctx.fail(manifest.error());
+    auto shown = show(*store, ref);
+    if (!shown) return ctx.fail(shown.error());
+    const image::ImageRecord* img = &shown->rec;
+    const json* config = &shown->config;
+    const json* manifest = &shown->manifest;
     out.push_back(
         {{"Id", img->id.str()},
          {"RepoTags", img->tags},
@@ -107,12 +119,11 @@ void inspect(Context& ctx, const std::vector<std::string>& refs) {
 void history(Context& ctx, const std::string& ref) {
   auto store = ctx.images();
   if (!store) return;
-  auto img = store->resolve(ref);
-  if (!img) return ctx.fail(img.error());
-  auto config = store->config(*img);
-  if (!config) return ctx.fail(config.error());
-  auto manifest = store->manifest(*img);
-  if (!manifest) return ctx.fail(manifest.error());
+  auto shown = show(*store, ref);
+  if (!shown) return ctx.fail(shown.error());
+  const image::ImageRecord* img = &shown->rec;
+  const json* config = &shown->config;
+  const json* manifest = &shown->manifest;
   json layers = manifest->value("layers", json::array());
   json hist = config->value("history", json::array());
   std::printf("%-14s %-24s %-45s %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE");
@@ -124,7 +135,7 @@ void history(Context& ctx, const std::string& ref) {
     if (!empty && layer > 0) size = layers[--layer].value("size", uint64_t{0});
     std::string by = it->value("created_by", "");
     if (by.size() > 45) by = by.substr(0, 42) + "...";
-    std::printf("%-14s %-20s %-45s %s\n",
+    std::printf("%-14s %-24s %-45s %s\n",
                 it == hist.rbegin() ? img->id.shortId().c_str() : "<missing>",
                 humanSince(it->value("created", "")).c_str(), by.c_str(), humanSize(size).c_str());
   }
