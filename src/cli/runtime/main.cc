@@ -16,6 +16,12 @@
 #define BERTH_COMMIT "unknown"
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+// LeakSanitizer stops the world with ptrace at exit, which spins forever once `exec` has
+// joined a container's pid namespace; callers such as conmon do not pass ASAN_OPTIONS on.
+extern "C" const char* __asan_default_options() { return "detect_leaks=0"; }
+#endif
+
 namespace berth::cli {
 
 void Context::fail(const Error& e) {
