@@ -46,6 +46,40 @@ bool matches(const std::string& pattern, const std::string& path) {
   return false;
 }
 
+// The names in a directory, sorted, without "." and "..".
+Result<std::vector<std::string>> listNames(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return errnoError("list " + quote(dir), errno);
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Streams a file through sha256: context files can be large; they are not read whole.
+Result<image::Digest> hashFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return errnoError("read " + quote(path), errno);
+  image::Sha256 h;
+  std::string buf(1 << 20, '\0');
+  while (true) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return errnoError("read " + quote(path), err);
+    }
+    if (n == 0) break;
+    h.update(buf.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return h.finish();
+}
+
 Status copyFile(const std::string& src, const std::string& dst, const struct stat& st) {
   int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (in < 0) return errnoError("copy: open " + quote(src), errno);
@@ -150,15 +184,7 @@ Status copyTree(const std::string& src, const std::string& dst, const CopyOwner&
   if (S_ISDIR(st.st_mode)) {
     if (::mkdir(dst.c_str(), st.st_mode & 07777) != 0 && errno != EEXIST)
       return errnoError("copy: create directory " + quote(dst), errno);
-    DIR* d = ::opendir(src.c_str());
-    if (!d) return errnoError("copy: list " + quote(src), errno);
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(n);
-    }
-    ::closedir(d);
-    for (const auto& n : names) {
+    for (const auto& n : BERTH_TRY(listNames(src))) {
       BERTH_RETURN_IF_ERROR(copyTree(src + "/" + n, dst + "/" + n, owner, ignore,
                                      rel_base.empty() ? n : rel_base + "/" + n));
     }
@@ -193,8 +219,7 @@ Status hashTree(const std::string& path, const std::string& rel, const IgnoreRul
   *out += rel + "\t" + std::to_string(st.st_mode) + "\t" + std::to_string(st.st_uid) + ":" +
           std::to_string(st.st_gid) + "\t" + std::to_string(st.st_size) + "\t";
   if (S_ISREG(st.st_mode)) {
-    std::string data = BERTH_TRY(sys::readFile(path));
-    *out += image::sha256Of(data).hex();
+    *out += BERTH_TRY(hashFile(path)).hex();
   } else if (S_ISLNK(st.st_mode)) {
     char buf[4096];
     ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
@@ -202,16 +227,7 @@ Status hashTree(const std::string& path, const std::string& rel, const IgnoreRul
   }
   *out += "\n";
   if (!S_ISDIR(st.st_mode)) return okStatus();
-  DIR* d = ::opendir(path.c_str());
-  if (!d) return errnoError("list " + quote(path), errno);
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  for (const auto& n : names) {
+  for (const auto& n : BERTH_TRY(listNames(path))) {
     BERTH_RETURN_IF_ERROR(hashTree(path + "/" + n, rel.empty() ? n : rel + "/" + n, ignore, out));
   }
   return okStatus();

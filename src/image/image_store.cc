@@ -199,7 +199,8 @@ Result<GcStats> ImageStore::gc() {
   GcStats stats;
   for (const auto& d : BERTH_TRY(content_.list())) {
     if (keep.count(d)) continue;
-    stats.bytes_freed += content_.size(d).ok() ? *content_.size(d) : 0;
+    auto size = content_.size(d);
+    stats.bytes_freed += size.ok() ? *size : 0;
     BERTH_RETURN_IF_ERROR(content_.remove(d));
     ++stats.blobs_removed;
   }
