@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: set up, build, make the busybox base image, build an image from a
-# Dockerfile on it, and run containers (overlayfs root from the image's layers,
-# namespaces, cgroups, seccomp).
+# The main job: set up, build, make the busybox base image, start berthd (unless one is
+# running), build an image from a Dockerfile, and run containers through the daemon:
+# foreground with an exit code, detached with logs, exec, stop, a restart policy and a
+# health check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -10,6 +11,12 @@ berth=$PWD/build/bin/berth
 show() { echo; echo "\$ berth $*"; "$berth" "$@"; }
 
 scripts/busybox-image.sh busybox:latest
+if ! "$berth" version >/dev/null 2>&1; then
+  echo "starting berthd (log: /var/log/berthd.log)"
+  setsid "$PWD/build/bin/berthd" >>/var/log/berthd.log 2>&1 < /dev/null &
+  for _ in $(seq 50); do "$berth" version >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+show version
 show images
 show run --rm -h demo --env GREETING=hello busybox sh -c '
 echo "$GREETING from a berth container"
@@ -20,6 +27,16 @@ echo "processes:"; ps -o pid,user,comm; exit 0'
 show build -t hello examples/hello
 show run --rm hello
 show history hello
+
+"$berth" rm -f demo-ticker >/dev/null 2>&1 || true
+show run -d --name demo-ticker --restart always --health-cmd 'test -f /tmp/ready' \
+  --health-interval 500ms busybox sh -c 'touch /tmp/ready; i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.2; done'
+sleep 1.5
+show ps
+show logs --tail 3 demo-ticker
+show exec demo-ticker sh -c 'echo "exec in the same container: pid 1 is $(cat /proc/1/comm)"'
+show stop -t 2 demo-ticker
+show rm demo-ticker
 
 echo; echo "\$ berth save -o busybox.tar busybox   (a docker-archive that docker, podman and skopeo load)"
 "$berth" save -o /tmp/berth-demo-busybox.tar busybox

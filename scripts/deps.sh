@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git clang-format
   nlohmann-json3-dev libseccomp-dev libcap-dev libcli11-dev libfmt-dev libspdlog-dev
   libarchive-dev libsqlite3-dev libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
   busybox-static iproute2 jq
   podman conmon crun runc hyperfine skopeo umoci
 )

@@ -41,6 +41,7 @@ inline Error alreadyExists(std::string m) { return {ErrorCode::kAlreadyExists, s
 inline Error conflict(std::string m) { return {ErrorCode::kConflict, std::move(m)}; }
 inline Error unsupported(std::string m) { return {ErrorCode::kUnsupported, std::move(m)}; }
 inline Error internalError(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
+inline Error unavailable(std::string m) { return {ErrorCode::kUnavailable, std::move(m)}; }
 
 // Maps an errno to an Error whose message is "what: strerror(err)".
 Error errnoError(const std::string& what, int err);
@@ -62,6 +63,7 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   const Error& error() const { return std::get<1>(v_); }
+  T value_or(T fallback) const& { return ok() ? value() : std::move(fallback); }
 
  private:
   std::variant<T, Error> v_;

@@ -26,7 +26,8 @@ uint32_t field(const std::vector<std::string>& f, size_t i) {
   return static_cast<uint32_t>(parseInt(f[i]).value_or(0));
 }
 
-// "uid", "uid:gid", "name", "name:group" → numeric ids, as docker resolves them.
+}  // namespace
+
 Result<std::pair<uint32_t, uint32_t>> resolveUser(const std::string& user,
                                                   const RootfsReader& read) {
   auto parts = split(user, ':');
@@ -56,6 +57,8 @@ Result<std::pair<uint32_t, uint32_t>> resolveUser(const std::string& user,
   }
   return std::make_pair(uid, gid);
 }
+
+namespace {
 
 std::vector<std::string> strings(const json& j) {
   std::vector<std::string> out;

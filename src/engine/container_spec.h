@@ -28,6 +28,11 @@ struct RunSpec {
 // Reads a file of the container's root ("/etc/passwd"); nullopt when it does not exist.
 using RootfsReader = std::function<std::optional<std::string>(const std::string& path)>;
 
+// "uid", "uid:gid", "name", "name:group" → numeric ids, as docker resolves them, looking
+// names up in the root's /etc/passwd and /etc/group.
+Result<std::pair<uint32_t, uint32_t>> resolveUser(const std::string& user,
+                                                  const RootfsReader& read_rootfs);
+
 // The runtime spec for the container. Errors name what is wrong ("user 'web': no such
 // user in the image's /etc/passwd"; "no command: the image has no Cmd or Entrypoint").
 Result<nlohmann::json> containerSpec(const nlohmann::json& image_config, const RunSpec& run,

@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "e2e/daemon.h"
 #include "support/harness.h"
 #include "sys/fs.h"
 
@@ -26,6 +27,13 @@ class Build : public RootTest {
     std::ofstream(path("ctx/" + rel)) << text;
   }
   CmdResult berth(const std::vector<std::string>& args) {
+    // Containers run through a berthd on the same root (started on first use).
+    if (!args.empty() && args[0] == "run") {
+      if (!daemon_) daemon_ = std::make_unique<Daemon>(path("berth"));
+      std::vector<std::string> run = {"run", "--rm"};
+      run.insert(run.end(), args.begin() + 1, args.end());
+      return daemon_->berth(run, 300);
+    }
     std::vector<std::string> argv = {BERTH_CLI, "--root", path("berth")};
     argv.insert(argv.end(), args.begin(), args.end());
     return runCmd(argv, "", 300);
@@ -36,6 +44,7 @@ class Build : public RootTest {
     return n;
   }
   std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<Daemon> daemon_;  // destroyed before dir_
 };
 
 TEST_F(Build, MultiStageBuildRunsAndRebuildsFromCache) {

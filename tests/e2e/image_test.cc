@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "e2e/daemon.h"
 #include "support/harness.h"
 #include "sys/fs.h"
 
@@ -25,6 +26,7 @@ class Images : public RootTest {
     ASSERT_EQ(tar.code, 0) << tar.err;
   }
   void TearDown() override {
+    daemon_.reset();
     if (!dir_) return;
     podman({"rm", "--all", "--force"});
     runCmd({"/bin/sh", "-c",
@@ -35,6 +37,13 @@ class Images : public RootTest {
   std::string path(const std::string& name) const { return dir_->path() + "/" + name; }
 
   CmdResult berth(const std::vector<std::string>& args) {
+    // Containers run through a berthd on the same root (started on first use).
+    if (!args.empty() && args[0] == "run") {
+      if (!daemon_) daemon_ = std::make_unique<Daemon>(path("berth"));
+      std::vector<std::string> run = {"run", "--rm"};
+      run.insert(run.end(), args.begin() + 1, args.end());
+      return daemon_->berth(run, 300);
+    }
     std::vector<std::string> argv = {BERTH_CLI, "--root", path("berth")};
     argv.insert(argv.end(), args.begin(), args.end());
     return runCmd(argv, "", 120);
@@ -65,6 +74,7 @@ class Images : public RootTest {
   }
 
   std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<Daemon> daemon_;  // destroyed before dir_
 };
 
 TEST_F(Images, ImportSaveThenPodmanLoadsAndRunsIt) {

@@ -1,35 +1,81 @@
 #pragma once
-// The berth command line: docker-like verbs, one file per group, over the image library
-// (later over the daemon's API). Each add* registers subcommands; callbacks set
-// ctx.exit_code and report errors through ctx.fail.
+// The berth command line: docker-like verbs, one file per group. Containers, exec,
+// volumes and the system verbs speak berthd's native API (client.h); the image verbs
+// still use the local image store under --root until they move to the API. Each add*
+// registers subcommands; callbacks set ctx.exit_code and report errors through ctx.fail.
 
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 
+#include "cli/berth/client.h"
 #include "common/result.h"
+#include "common/strings.h"
 #include "image/image_store.h"
 
 namespace berth::cli {
 
+// Exit codes as docker's: a failed verb is 1; run/create failing before the container
+// starts is 125; a command that cannot be run is 126 (not executable) or 127 (not found).
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitDaemonError = 125;
+inline constexpr int kExitCannotInvoke = 126;
+inline constexpr int kExitNotFound = 127;
+
 struct Context {
   std::string root = "/var/lib/berth";
+  std::string host;  // -H/--host; empty: $BERTH_HOST or the default socket
   int exit_code = 0;
 
-  void fail(const Error& e);
+  // Prints "berth: message" on stderr and sets exit_code (1 unless given).
+  void fail(const Error& e, int code = kExitFailed);
   // Opens the image store under --root, or reports why not (nullptr then).
   std::unique_ptr<image::ImageStore> images();
+  // The connection to berthd, made on first use.
+  Api& api();
+  // Another connection, for a stream held open while api() sends requests.
+  std::unique_ptr<Api> newApi() const;
+
+ private:
+  std::unique_ptr<Api> api_;
 };
 
 void addImageVerbs(CLI::App& app,
                    Context& ctx);  // images, image inspect/ls/rm/prune, history, tag, rmi
 void addTransferVerbs(CLI::App& app, Context& ctx);  // load, save, import
-void addRunVerb(CLI::App& app, Context& ctx);        // run
+void addRunVerb(CLI::App& app, Context& ctx);        // run, create
 void addBuildVerb(CLI::App& app, Context& ctx);      // build
+// create is in run.cc; start, stop, restart, kill, rm, ps, inspect, wait, rename, pause,
+// unpause, top, port, container …
+void addContainerVerbs(CLI::App& app, Context& ctx);
+void addContainerIoVerbs(CLI::App& app, Context& ctx);  // logs, stats
+void addCopyVerb(CLI::App& app, Context& ctx);          // cp
+void addExecVerb(CLI::App& app, Context& ctx);          // exec
+void addVolumeVerbs(CLI::App& app, Context& ctx);       // volume …
+void addSystemVerbs(CLI::App& app, Context& ctx);       // version, info, events, system …
 
 // "3 minutes ago" from an RFC 3339 time.
 std::string humanSince(const std::string& rfc3339);
 // "2.1MB", as docker prints sizes.
 std::string humanSize(uint64_t bytes);
+
+// Attaches to a created (or stopped) container, starts it, pumps its streams until its
+// output ends and returns its exit code (run, start -a). `remove`: the daemon removes
+// it at exit (--rm), so wait for that too. Errors are already reported through ctx.
+struct AttachedStart {
+  std::string id;
+  bool tty = false;
+  bool stdin_open = false;  // send our stdin
+  bool remove = false;
+  int start_failure_code = kExitDaemonError;  // exit code when start itself fails
+};
+void startAttached(Context& ctx, const AttachedStart& how);
+
+// docker's exit code for a failed start: 127 when the command was not found, 126 when it
+// could not be executed, else `otherwise`.
+int startFailureCode(const std::string& message, int otherwise);
+
+// Asks "Are you sure you want to continue? [y/N]" on stderr and reads stdin.
+bool confirm(const std::string& warning);
 
 }  // namespace berth::cli

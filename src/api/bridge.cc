@@ -1,0 +1,83 @@
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "api/native_routes.h"
+#include "engine/monitor_client.h"
+#include "monitor/protocol.h"
+
+namespace berth::api {
+
+namespace {
+
+bool sendAll(int fd, const char* data, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::send(fd, data, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    data += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<int> bridge(int client, int monitor_fd, bool tty, bool want_stdin, bool want_stdout,
+                          bool want_stderr) {
+  std::string frames;  // from the monitor, not yet complete
+  bool client_in = true;
+  bool client_out = true;
+  std::optional<int> exit_code;
+  for (;;) {
+    pollfd p[2] = {{monitor_fd, POLLIN, 0}, {client, POLLIN, 0}};
+    nfds_t n = client_in ? 2 : 1;
+    if (::poll(p, n, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    char buf[32768];
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t r = ::read(monitor_fd, buf, sizeof buf);
+      if (r <= 0) break;
+      frames.append(buf, static_cast<size_t>(r));
+      while (frames.size() >= monitor::kFrameHeader) {
+        auto* h = reinterpret_cast<const unsigned char*>(frames.data());
+        size_t size = (size_t{h[4]} << 24) | (size_t{h[5]} << 16) | (size_t{h[6]} << 8) | h[7];
+        if (frames.size() < monitor::kFrameHeader + size) break;
+        uint8_t type = h[0];
+        const char* payload = frames.data() + monitor::kFrameHeader;
+        if (type == monitor::kExit && size == 4) {
+          auto* q = reinterpret_cast<const unsigned char*>(payload);
+          exit_code = static_cast<int>((q[0] << 24) | (q[1] << 16) | (q[2] << 8) | q[3]);
+        } else if (client_out && ((type == monitor::kStdout && want_stdout) ||
+                                  (type == monitor::kStderr && want_stderr))) {
+          bool ok = tty ? sendAll(client, payload, size)
+                        : sendAll(client, frames.data(), monitor::kFrameHeader + size);
+          if (!ok) client_out = false;
+        }
+        frames.erase(0, monitor::kFrameHeader + size);
+      }
+      if (exit_code) break;
+      if (!client_out && !client_in) break;
+    }
+    if (client_in && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t r = ::read(client, buf, sizeof buf);
+      if (r <= 0) {
+        // The client closed its sending side (end of stdin) or went away.
+        client_in = false;
+        if (want_stdin) (void)engine::writeFrame(monitor_fd, monitor::kCloseStdin, {});
+        if (r < 0 || !client_out) break;
+      } else if (want_stdin) {
+        if (!engine::writeFrame(monitor_fd, monitor::kStdin, std::string_view(buf, r))) break;
+      }
+    }
+  }
+  ::shutdown(client, SHUT_RDWR);
+  return exit_code;
+}
+
+}  // namespace berth::api

@@ -1,0 +1,18 @@
+#pragma once
+// berthd's native API (src/api/native_api.md) over the engine: request parsing, JSON
+// shapes and streams. The engine does the work; these handlers translate.
+
+#include "api/http.h"
+#include "engine/engine.h"
+
+namespace berth::api {
+
+void addNativeRoutes(Router& router, engine::Engine& engine);
+
+// Copies between a hijacked client connection (raw stdin in; frames out, or raw bytes
+// with a tty) and a monitor-protocol connection (src/monitor/protocol.h), until the
+// output ends. Returns the exit code the monitor reported, if it did.
+std::optional<int> bridge(int client, int monitor, bool tty, bool want_stdin, bool want_stdout,
+                          bool want_stderr);
+
+}  // namespace berth::api

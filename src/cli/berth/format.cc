@@ -1,0 +1,333 @@
+#include "cli/berth/format.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+
+#include "common/strings.h"
+
+namespace berth::cli {
+
+using nlohmann::json;
+
+namespace {
+
+size_t displayWidth(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+std::string unitSize(double bytes, double base, const char* const* units, size_t count) {
+  size_t i = 0;
+  while (bytes >= base && i + 1 < count) {
+    bytes /= base;
+    ++i;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.4g%s", bytes, units[i]);
+  return buf;
+}
+
+// "ExitCode" → "exit_code".
+std::string snakeCase(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (std::isupper(c)) {
+      bool prev_lower = i > 0 && std::islower(static_cast<unsigned char>(s[i - 1]));
+      bool next_lower = i + 1 < s.size() && std::islower(static_cast<unsigned char>(s[i + 1]));
+      if (i > 0 &&
+          (prev_lower || (next_lower && std::isupper(static_cast<unsigned char>(s[i - 1])))))
+        out += '_';
+      out += static_cast<char>(std::tolower(c));
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+const json* field(const json& v, std::string_view name) {
+  if (!v.is_object()) return nullptr;
+  std::string key(name);
+  if (auto it = v.find(key); it != v.end()) return &*it;
+  std::string snake = snakeCase(name);
+  if (auto it = v.find(snake); it != v.end()) return &*it;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    std::string a = it.key(), b = key;
+    std::transform(a.begin(), a.end(), a.begin(), ::tolower);
+    std::transform(b.begin(), b.end(), b.begin(), ::tolower);
+    if (a == b) return &*it;
+  }
+  return nullptr;
+}
+
+Result<json> resolvePath(const json& root, std::string_view path) {
+  if (path == ".") return root;
+  if (!startsWith(path, ".")) return invalidArgument("expected a field such as .Name");
+  const json* cur = &root;
+  for (const auto& part : split(path.substr(1), '.')) {
+    if (part.empty()) return invalidArgument("empty field name");
+    cur = field(*cur, part);
+    if (!cur) return json();  // Go prints <no value>
+  }
+  return *cur;
+}
+
+std::string show(const json& v) {
+  if (v.is_null()) return "<no value>";
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+std::string labelsText(const json& labels) {
+  std::vector<std::string> parts;
+  if (labels.is_object())
+    for (auto it = labels.begin(); it != labels.end(); ++it)
+      parts.push_back(it.key() + "=" + (it->is_string() ? it->get<std::string>() : it->dump()));
+  return join(parts, ",");
+}
+
+std::string localTime(int64_t ns, const char* fmt) {
+  std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
+  std::tm tm{};
+  ::localtime_r(&secs, &tm);
+  char buf[96];
+  std::strftime(buf, sizeof(buf), fmt, &tm);
+  return buf;
+}
+
+}  // namespace
+
+std::string Table::render() const {
+  std::vector<size_t> widths;
+  for (const auto& row : rows_)
+    for (size_t i = 0; i + 1 < row.size(); ++i) {
+      if (widths.size() <= i) widths.resize(i + 1, 0);
+      widths[i] = std::max(widths[i], std::max<size_t>(10, displayWidth(row[i]) + 3));
+    }
+  std::string out;
+  for (const auto& row : rows_) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - displayWidth(row[i]), ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string humanDuration(int64_t ns) {
+  int64_t seconds = ns / 1000000000;
+  auto plural = [](int64_t n, const char* unit) { return std::to_string(n) + " " + unit + "s"; };
+  if (seconds < 1) return "Less than a second";
+  if (seconds == 1) return "1 second";
+  if (seconds < 60) return plural(seconds, "second");
+  int64_t minutes = seconds / 60;
+  if (minutes == 1) return "About a minute";
+  if (minutes < 60) return plural(minutes, "minute");
+  int64_t hours = (ns + 1800LL * 1000000000) / (3600LL * 1000000000);  // rounded
+  if (hours == 1) return "About an hour";
+  if (hours < 48) return plural(hours, "hour");
+  if (hours < 24 * 7 * 2) return plural(hours / 24, "day");
+  if (hours < 24 * 30 * 2) return plural(hours / 24 / 7, "week");
+  if (hours < 24 * 365 * 2) return plural(hours / 24 / 30, "month");
+  return plural(seconds / 3600 / 24 / 365, "year");
+}
+
+std::string timeAgo(int64_t then_ns, int64_t now_ns) {
+  if (then_ns <= 0) return "N/A";
+  return humanDuration(std::max<int64_t>(0, now_ns - then_ns)) + " ago";
+}
+
+std::string binarySize(double bytes) {
+  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  return unitSize(bytes, 1024, kUnits, 6);
+}
+
+std::string decimalSize(double bytes) {
+  static const char* const kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+  return unitSize(bytes, 1000, kUnits, 6);
+}
+
+std::string shortId(std::string_view id) {
+  if (startsWith(id, "sha256:")) id.remove_prefix(7);
+  return std::string(id.substr(0, 12));
+}
+
+std::string ellipsis(std::string_view s, size_t max) {
+  if (displayWidth(s) <= max) return std::string(s);
+  if (max == 0) return "";
+  std::string out;
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) != 0x80 && ++chars == max) break;
+    out += s[i];
+  }
+  return out + "…";
+}
+
+std::string goQuote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string rfc3339Nano(int64_t ns) {
+  std::string base = localTime(ns, "%Y-%m-%dT%H:%M:%S");
+  char frac[16];
+  std::snprintf(frac, sizeof(frac), ".%09lld", static_cast<long long>(ns % 1000000000));
+  std::string zone = localTime(ns, "%z");  // +0200
+  if (zone == "+0000")
+    zone = "Z";
+  else if (zone.size() == 5)
+    zone.insert(3, ":");
+  return base + frac + zone;
+}
+
+json psObject(const json& s, int64_t now_ns, bool trunc) {
+  std::string id = s.value("id", "");
+  std::string command = s.value("command", "");
+  int64_t created = s.value("created_ns", int64_t{0});
+  json names = s.value("name", "");
+  return {{"ID", trunc ? shortId(id) : id},
+          {"Image", s.value("image", "")},
+          {"Command", goQuote(trunc ? ellipsis(command, 20) : command)},
+          {"CreatedAt", created ? localTime(created, "%Y-%m-%d %H:%M:%S %z %Z") : ""},
+          {"RunningFor", timeAgo(created, now_ns)},
+          {"Ports", formatPorts(s.value("ports", json::array()))},
+          {"State", s.value("state", "")},
+          {"Status", s.value("status", "")},
+          {"Names", names},
+          {"Labels", labelsText(s.value("labels", json::object()))}};
+}
+
+std::vector<std::string> psHeader() {
+  return {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"};
+}
+
+std::vector<std::string> psRow(const json& ps) {
+  return {ps.value("ID", ""),         ps.value("Image", ""),  ps.value("Command", ""),
+          ps.value("RunningFor", ""), ps.value("Status", ""), ps.value("Ports", ""),
+          ps.value("Names", "")};
+}
+
+std::string formatPorts(const json& ports) {
+  std::vector<std::string> parts;
+  if (!ports.is_array()) return "";
+  for (const auto& p : ports) {
+    std::string container =
+        std::to_string(p.value("container_port", 0)) + "/" + p.value("proto", std::string("tcp"));
+    int host_port = p.value("host_port", 0);
+    if (host_port == 0) {
+      parts.push_back(container);
+    } else {
+      parts.push_back(p.value("host_ip", std::string("0.0.0.0")) + ":" + std::to_string(host_port) +
+                      "->" + container);
+    }
+  }
+  return join(parts, ", ");
+}
+
+double cpuPercent(const json& prev, const json& cur) {
+  if (!prev.is_object() || !cur.is_object()) return 0;
+  auto num = [](const json& sample, const char* key) {
+    const json& cpu = sample.value("cpu", json::object());
+    return cpu.value(key, 0.0);
+  };
+  double du = num(cur, "usage_ns") - num(prev, "usage_ns");
+  double ds = num(cur, "system_ns") - num(prev, "system_ns");
+  double cpus = num(cur, "online_cpus");
+  if (cpus <= 0) cpus = 1;
+  if (du <= 0 || ds <= 0) return 0;
+  return du / ds * cpus * 100.0;
+}
+
+std::vector<std::string> statsHeader() {
+  return {"CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"};
+}
+
+std::vector<std::string> statsRow(const std::string& id, const std::string& name, const json& prev,
+                                  const json& cur) {
+  const json mem = cur.value("memory", json::object());
+  double usage = mem.value("usage", 0.0), limit = mem.value("limit", 0.0);
+  char cpu[32], memp[32];
+  std::snprintf(cpu, sizeof(cpu), "%.2f%%", cpuPercent(prev, cur));
+  std::snprintf(memp, sizeof(memp), "%.2f%%", limit > 0 ? usage / limit * 100.0 : 0.0);
+  const json pids = cur.value("pids", json::object());
+  return {shortId(id), name,
+          cpu,         binarySize(usage) + " / " + (limit > 0 ? binarySize(limit) : "unlimited"),
+          memp,        std::to_string(pids.value("current", int64_t{0}))};
+}
+
+std::string eventLine(const json& e) {
+  std::string line = rfc3339Nano(e.value("time_ns", int64_t{0})) + " " + e.value("type", "") + " " +
+                     e.value("action", "") + " " + e.value("id", "");
+  const json attrs = e.value("attributes", json::object());
+  std::vector<std::string> parts;
+  for (auto it = attrs.begin(); it != attrs.end(); ++it)  // nlohmann keeps keys sorted
+    parts.push_back(it.key() + "=" + show(*it));
+  if (!parts.empty()) line += " (" + join(parts, ", ") + ")";
+  return line;
+}
+
+Result<std::string> renderTemplate(std::string_view tmpl, const json& value) {
+  std::string out;
+  while (!tmpl.empty()) {
+    size_t open = tmpl.find("{{");
+    if (open == std::string_view::npos) {
+      out.append(tmpl);
+      break;
+    }
+    out.append(tmpl.substr(0, open));
+    size_t close = tmpl.find("}}", open);
+    if (close == std::string_view::npos) return invalidArgument("template: unclosed action");
+    std::string_view action = trim(tmpl.substr(open + 2, close - open - 2));
+    if (!action.empty() && action.front() == '-') action = trim(action.substr(1));
+    if (!action.empty() && action.back() == '-') action = trim(action.substr(0, action.size() - 1));
+    bool as_json = false;
+    if (startsWith(action, "json ")) {
+      as_json = true;
+      action = trim(action.substr(5));
+    }
+    auto v = resolvePath(value, action);
+    if (!v) return v.error().context("template: " + quote(action));
+    out += as_json ? v->dump() : show(*v);
+    tmpl.remove_prefix(close + 2);
+  }
+  return out;
+}
+
+}  // namespace berth::cli

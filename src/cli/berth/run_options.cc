@@ -1,0 +1,573 @@
+#include "cli/berth/run_options.h"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <limits>
+#include <regex>
+
+#include "common/signals.h"
+#include "common/strings.h"
+
+namespace berth::cli {
+
+using nlohmann::json;
+
+namespace {
+
+Error bad(std::string_view flag, std::string_view value, const Error& why) {
+  return invalidArgument("invalid " + std::string(flag) + " " + quote(value) + ": " +
+                         why.message());
+}
+
+// A decimal number with an optional fraction ("1", "1.5", ".5"); the rest goes to `rest`.
+std::optional<double> leadingNumber(std::string_view s, std::string_view& rest) {
+  size_t i = 0;
+  bool digits = false;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, digits = true;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, digits = true;
+  }
+  if (!digits) return std::nullopt;
+  double v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + i, v);
+  if (ec != std::errc() || p != s.data() + i) return std::nullopt;
+  rest = s.substr(i);
+  return v;
+}
+
+bool isAbsolute(std::string_view path) { return !path.empty() && path[0] == '/'; }
+
+bool validVolumeName(std::string_view name) {
+  static const std::regex kName("[a-zA-Z0-9][a-zA-Z0-9_.-]*");
+  return std::regex_match(name.begin(), name.end(), kName);
+}
+
+Status checkTarget(std::string_view target) {
+  if (target.empty()) return invalidArgument("a target path is required");
+  if (!isAbsolute(target))
+    return invalidArgument("target " + quote(target) + " must be an absolute path");
+  return okStatus();
+}
+
+Status checkVolumeSource(std::string_view source) {
+  if (source.empty() || isAbsolute(source) || validVolumeName(source)) return okStatus();
+  return invalidArgument(quote(source) +
+                         " is not a volume name (only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed); "
+                         "for a host directory give an absolute path");
+}
+
+json mountObject(std::string type, std::string source, std::string target, bool ro) {
+  return {{"type", std::move(type)},
+          {"source", std::move(source)},
+          {"target", std::move(target)},
+          {"read_only", ro},
+          {"tmpfs_size", 0}};
+}
+
+Result<bool> parseBool(std::string_view s) {
+  if (s == "" || s == "1" || s == "true") return true;
+  if (s == "0" || s == "false") return false;
+  return invalidArgument(quote(s) + " is not true or false");
+}
+
+Result<int64_t> parseCount(std::string_view s, int64_t min) {
+  auto n = parseInt(s);
+  if (!n) return invalidArgument("not an integer");
+  if (*n < min) return invalidArgument("must be at least " + std::to_string(min));
+  return static_cast<int64_t>(*n);
+}
+
+Result<std::string> envEntry(const std::string& entry, const EnvLookup& env) {
+  size_t eq = entry.find('=');
+  std::string key = entry.substr(0, eq);
+  if (key.empty()) return invalidArgument("the variable name is empty");
+  if (key.find_first_of(" \t") != std::string::npos)
+    return invalidArgument("variable " + quote(key) + " contains whitespace");
+  if (eq != std::string::npos) return entry;
+  auto value = env ? env(key) : std::nullopt;
+  if (!value) return std::string();  // unset on the host: dropped, as docker does
+  return key + "=" + *value;
+}
+
+Status addHealthcheck(const RunFlags& f, json& body) {
+  bool settings = !f.health_interval.empty() || !f.health_timeout.empty() ||
+                  !f.health_retries.empty() || !f.health_start_period.empty();
+  if (f.no_healthcheck) {
+    if (settings || !f.health_cmd.empty())
+      return invalidArgument("--no-healthcheck conflicts with --health-* options");
+    body["healthcheck"] = {{"test", {"NONE"}}};
+    return okStatus();
+  }
+  if (!settings && f.health_cmd.empty()) return okStatus();
+  json h = json::object();
+  if (!f.health_cmd.empty()) h["test"] = {"CMD-SHELL", f.health_cmd};
+  struct {
+    const char* flag;
+    const std::string& value;
+    const char* key;
+  } durations[] = {{"--health-interval", f.health_interval, "interval_ns"},
+                   {"--health-timeout", f.health_timeout, "timeout_ns"},
+                   {"--health-start-period", f.health_start_period, "start_period_ns"}};
+  for (const auto& d : durations) {
+    if (d.value.empty()) continue;
+    auto ns = parseDuration(d.value);
+    if (!ns) return bad(d.flag, d.value, ns.error());
+    h[d.key] = *ns;
+  }
+  if (!f.health_retries.empty()) {
+    auto n = parseCount(f.health_retries, 0);
+    if (!n) return bad("--health-retries", f.health_retries, n.error());
+    h["retries"] = *n;
+  }
+  body["healthcheck"] = std::move(h);
+  return okStatus();
+}
+
+Status addResources(const RunFlags& f, json& body) {
+  json r = json::object();
+  if (!f.memory.empty()) {
+    auto m = parseSize(f.memory);
+    if (!m) return bad("--memory", f.memory, m.error());
+    r["memory"] = *m;
+  }
+  if (!f.cpus.empty()) {
+    auto c = parseCpus(f.cpus);
+    if (!c) return bad("--cpus", f.cpus, c.error());
+    r["nano_cpus"] = *c;
+  }
+  if (!f.pids_limit.empty()) {
+    auto n = parseCount(f.pids_limit, -1);
+    if (!n) return bad("--pids-limit", f.pids_limit, n.error());
+    r["pids_limit"] = *n < 0 ? 0 : *n;  // docker's -1 is "unlimited", the API's 0
+  }
+  if (!f.cpuset_cpus.empty()) {
+    static const std::regex kSet(R"(\d+(-\d+)?(,\d+(-\d+)?)*)");
+    if (!std::regex_match(f.cpuset_cpus, kSet))
+      return bad("--cpuset-cpus", f.cpuset_cpus,
+                 invalidArgument("expected a list of CPUs such as 0-2,4"));
+    r["cpuset_cpus"] = f.cpuset_cpus;
+  }
+  if (!r.empty()) body["resources"] = std::move(r);
+  return okStatus();
+}
+
+Status addMounts(const RunFlags& f, json& body) {
+  json mounts = json::array();
+  for (const auto& v : f.volumes) {
+    auto m = parseVolume(v);
+    if (!m) return bad("-v", v, m.error());
+    mounts.push_back(std::move(*m));
+  }
+  for (const auto& v : f.mounts) {
+    auto m = parseMount(v);
+    if (!m) return bad("--mount", v, m.error());
+    mounts.push_back(std::move(*m));
+  }
+  for (const auto& v : f.tmpfs) {
+    auto m = parseTmpfs(v);
+    if (!m) return bad("--tmpfs", v, m.error());
+    mounts.push_back(std::move(*m));
+  }
+  for (size_t i = 0; i < mounts.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (mounts[i]["target"] == mounts[j]["target"])
+        return invalidArgument("duplicate mount point " +
+                               quote(mounts[i]["target"].get<std::string>()));
+  if (!mounts.empty()) body["mounts"] = std::move(mounts);
+  return okStatus();
+}
+
+Status addSecurity(const RunFlags& f, json& body) {
+  if (!f.cap_add.empty()) body["cap_add"] = f.cap_add;
+  if (!f.cap_drop.empty()) body["cap_drop"] = f.cap_drop;
+  for (const auto& opt : f.security_opts) {
+    std::string_view o = opt;
+    if (startsWith(o, "no-new-privileges")) {
+      std::string_view rest = o.substr(17);
+      if (!rest.empty() && rest[0] != ':' && rest[0] != '=')
+        return bad("--security-opt", opt, invalidArgument("unknown option"));
+      auto on = parseBool(rest.empty() ? rest : rest.substr(1));
+      if (!on) return bad("--security-opt", opt, on.error());
+      body["no_new_privileges"] = *on;
+      continue;
+    }
+    return bad("--security-opt", opt,
+               invalidArgument("unsupported option (berth knows no-new-privileges)"));
+  }
+  return okStatus();
+}
+
+}  // namespace
+
+Result<int64_t> parseSize(std::string_view text) {
+  std::string_view rest;
+  auto v = leadingNumber(text, rest);
+  if (!v) return invalidArgument("expected a number with an optional unit b, k, m, g (e.g. 32m)");
+  if (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
+  double mult = 1;
+  if (!rest.empty()) {
+    switch (std::tolower(static_cast<unsigned char>(rest[0]))) {
+      case 'b':
+        mult = 1;
+        break;
+      case 'k':
+        mult = 1024.0;
+        break;
+      case 'm':
+        mult = 1024.0 * 1024;
+        break;
+      case 'g':
+        mult = 1024.0 * 1024 * 1024;
+        break;
+      case 't':
+        mult = 1024.0 * 1024 * 1024 * 1024;
+        break;
+      case 'p':
+        mult = 1024.0 * 1024 * 1024 * 1024 * 1024;
+        break;
+      default:
+        return invalidArgument("unknown unit " + quote(rest) + " (use b, k, m or g)");
+    }
+    std::string_view tail = rest.substr(1);
+    if (std::tolower(static_cast<unsigned char>(rest[0])) != 'b') {
+      if (!tail.empty() && (tail[0] == 'i' || tail[0] == 'I')) tail.remove_prefix(1);
+      if (!tail.empty() && (tail[0] == 'b' || tail[0] == 'B')) tail.remove_prefix(1);
+    }
+    if (!tail.empty())
+      return invalidArgument("unknown unit " + quote(rest) + " (use b, k, m or g)");
+  }
+  double bytes = *v * mult;
+  if (bytes >= static_cast<double>(std::numeric_limits<int64_t>::max()))
+    return invalidArgument("too large");
+  return static_cast<int64_t>(bytes);
+}
+
+Result<int64_t> parseDuration(std::string_view text) {
+  if (text == "0") return 0;
+  if (text.empty()) return invalidArgument("empty duration");
+  static constexpr struct {
+    std::string_view unit;
+    double ns;
+  } kUnits[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
+                {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+  double total = 0;
+  std::string_view s = text;
+  while (!s.empty()) {
+    std::string_view rest;
+    auto v = leadingNumber(s, rest);
+    if (!v) return invalidArgument("expected a duration such as 1s, 500ms, 1m30s or 2h");
+    size_t len = 0;
+    while (len < rest.size() && !std::isdigit(static_cast<unsigned char>(rest[len])) &&
+           rest[len] != '.')
+      ++len;
+    std::string_view unit = rest.substr(0, len);
+    if (unit.empty()) return invalidArgument("missing unit (use ms, s, m or h)");
+    double mult = 0;
+    for (const auto& u : kUnits)
+      if (u.unit == unit) mult = u.ns;
+    if (mult == 0) return invalidArgument("unknown unit " + quote(unit) + " (use ms, s, m or h)");
+    total += *v * mult;
+    s = rest.substr(len);
+  }
+  if (total >= static_cast<double>(std::numeric_limits<int64_t>::max()))
+    return invalidArgument("too large");
+  return static_cast<int64_t>(std::llround(total));
+}
+
+Result<int64_t> parseCpus(std::string_view text) {
+  std::string_view rest;
+  auto v = leadingNumber(text, rest);
+  if (!v || !rest.empty()) return invalidArgument("expected a number of CPUs such as 1.5");
+  if (*v > 1e6) return invalidArgument("too large");
+  return static_cast<int64_t>(std::llround(*v * 1e9));
+}
+
+Result<json> parseVolume(std::string_view text) {
+  std::vector<std::string> parts = split(text, ':');
+  if (parts.size() > 3) return invalidArgument("expected SRC:DST[:OPTIONS]");
+  if (parts.size() == 1) {  // -v /data: an anonymous volume
+    BERTH_RETURN_IF_ERROR(checkTarget(parts[0]));
+    return mountObject("volume", "", parts[0], false);
+  }
+  const std::string& source = parts[0];
+  const std::string& target = parts[1];
+  if (source.empty()) return invalidArgument("the source is empty");
+  BERTH_RETURN_IF_ERROR(checkTarget(target));
+  BERTH_RETURN_IF_ERROR(checkVolumeSource(source));
+  bool ro = false;
+  if (parts.size() == 3) {
+    for (const auto& opt : split(parts[2], ',')) {
+      if (opt == "ro") {
+        ro = true;
+      } else if (opt == "rw") {
+        ro = false;
+      } else if (opt == "z" || opt == "Z") {
+        // SELinux relabelling: nothing to do on hosts berth runs on.
+      } else {
+        return invalidArgument("unknown option " + quote(opt) + " (use ro or rw)");
+      }
+    }
+  }
+  return mountObject(isAbsolute(source) ? "bind" : "volume", source, target, ro);
+}
+
+Result<json> parseMount(std::string_view text) {
+  std::string type = "volume", source, target;
+  bool ro = false;
+  int64_t tmpfs_size = 0;
+  bool have_size = false;
+  for (const auto& field : split(text, ',')) {
+    size_t eq = field.find('=');
+    std::string key = field.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : field.substr(eq + 1);
+    if (key == "type") {
+      if (value != "bind" && value != "volume" && value != "tmpfs")
+        return invalidArgument("unknown type " + quote(value) + " (use bind, volume or tmpfs)");
+      type = value;
+    } else if (key == "source" || key == "src") {
+      source = value;
+    } else if (key == "target" || key == "destination" || key == "dst") {
+      target = value;
+    } else if (key == "readonly" || key == "ro") {
+      auto b = parseBool(value);
+      if (!b) return b.error().context(key);
+      ro = *b;
+    } else if (key == "tmpfs-size") {
+      auto n = parseSize(value);
+      if (!n) return n.error().context("tmpfs-size");
+      tmpfs_size = *n;
+      have_size = true;
+    } else if (key == "volume-nocopy" || key == "consistency") {
+      // accepted for compatibility; volumes are filled from the image on first use
+    } else {
+      return invalidArgument("unknown key " + quote(key));
+    }
+  }
+  BERTH_RETURN_IF_ERROR(checkTarget(target));
+  if (type == "bind") {
+    if (source.empty()) return invalidArgument("a bind mount needs source=");
+    if (!isAbsolute(source))
+      return invalidArgument("bind source " + quote(source) + " must be an absolute path");
+  } else if (type == "volume") {
+    BERTH_RETURN_IF_ERROR(checkVolumeSource(source));
+    if (isAbsolute(source))
+      return invalidArgument("a volume's source is a name; for a host path use type=bind");
+  } else if (!source.empty()) {
+    return invalidArgument("a tmpfs mount takes no source");
+  }
+  if (have_size && type != "tmpfs") return invalidArgument("tmpfs-size is only for type=tmpfs");
+  json m = mountObject(type, source, target, ro);
+  m["tmpfs_size"] = tmpfs_size;
+  return m;
+}
+
+Result<json> parseTmpfs(std::string_view text) {
+  size_t colon = text.find(':');
+  std::string target(text.substr(0, colon));
+  BERTH_RETURN_IF_ERROR(checkTarget(target));
+  json m = mountObject("tmpfs", "", target, false);
+  if (colon == std::string_view::npos) return m;
+  for (const auto& opt : split(text.substr(colon + 1), ',')) {
+    if (startsWith(opt, "size=")) {
+      auto n = parseSize(std::string_view(opt).substr(5));
+      if (!n) return n.error().context("size");
+      m["tmpfs_size"] = *n;
+    } else if (opt == "ro" || opt == "rw") {
+      m["read_only"] = opt == "ro";
+    } else {
+      return invalidArgument("unsupported option " + quote(opt) + " (berth knows size=, ro, rw)");
+    }
+  }
+  return m;
+}
+
+Result<json> parseRestart(std::string_view text) {
+  size_t colon = text.find(':');
+  std::string name(text.substr(0, colon));
+  if (name != "no" && name != "always" && name != "unless-stopped" && name != "on-failure")
+    return invalidArgument("unknown policy (use no, always, unless-stopped or on-failure[:N])");
+  int64_t retries = 0;
+  if (colon != std::string_view::npos) {
+    if (name != "on-failure")
+      return invalidArgument("a maximum retry count is only for on-failure");
+    auto n = parseCount(text.substr(colon + 1), 0);
+    if (!n) return n.error().context("retry count");
+    retries = *n;
+  }
+  return json{{"name", name}, {"max_retries", retries}};
+}
+
+Status applyLogOpt(std::string_view text, json& log) {
+  size_t eq = text.find('=');
+  if (eq == std::string_view::npos) return invalidArgument("expected KEY=VALUE");
+  std::string_view key = text.substr(0, eq), value = text.substr(eq + 1);
+  if (key == "max-size") {
+    if (value == "-1") {
+      log["max_size"] = 0;
+      return okStatus();
+    }
+    auto n = parseSize(value);
+    if (!n) return n.error();
+    log["max_size"] = *n;
+  } else if (key == "max-file") {
+    auto n = parseCount(value, 1);
+    if (!n) return n.error();
+    log["max_files"] = *n;
+  } else {
+    return invalidArgument("unknown option " + quote(key) + " (berth knows max-size, max-file)");
+  }
+  return okStatus();
+}
+
+Result<std::vector<std::string>> parseEnvFile(std::string_view content, const EnvLookup& env) {
+  std::vector<std::string> out;
+  int line_no = 0;
+  for (auto& raw : split(content, '\n')) {
+    ++line_no;
+    std::string line(raw);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    auto entry = envEntry(line.substr(start), env);
+    if (!entry) return entry.error().context("line " + std::to_string(line_no));
+    if (!entry->empty()) out.push_back(std::move(*entry));
+  }
+  return out;
+}
+
+Result<json> createBody(const RunFlags& f, const EnvLookup& env, const FileReader& read_file) {
+  if (f.image.empty()) return invalidArgument("an image is required");
+  json body = {{"image", f.image}};
+  if (!f.name.empty()) body["name"] = f.name;
+  if (!f.cmd.empty()) body["cmd"] = f.cmd;
+  if (f.entrypoint) {
+    body["entrypoint"] = f.entrypoint->empty() ? json::array() : json::array({*f.entrypoint});
+  }
+
+  std::vector<std::string> vars;
+  for (const auto& file : f.env_files) {
+    if (!read_file) return invalidArgument("--env-file: cannot read files here");
+    auto content = read_file(file);
+    if (!content) return content.error().context("read --env-file " + quote(file));
+    auto entries = parseEnvFile(*content, env);
+    if (!entries) return entries.error().context("--env-file " + quote(file));
+    vars.insert(vars.end(), entries->begin(), entries->end());
+  }
+  for (const auto& e : f.env) {
+    auto entry = envEntry(e, env);
+    if (!entry) return bad("-e", e, entry.error());
+    if (!entry->empty()) vars.push_back(std::move(*entry));
+  }
+  if (!vars.empty()) body["env"] = vars;
+
+  if (!f.labels.empty()) {
+    json labels = json::object();
+    for (const auto& l : f.labels) {
+      size_t eq = l.find('=');
+      if (eq == 0) return bad("--label", l, invalidArgument("the key is empty"));
+      labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+    }
+    body["labels"] = std::move(labels);
+  }
+  if (!f.workdir.empty()) {
+    if (!isAbsolute(f.workdir))
+      return bad("--workdir", f.workdir, invalidArgument("must be an absolute path"));
+    body["workdir"] = f.workdir;
+  }
+  if (!f.user.empty()) body["user"] = f.user;
+  if (!f.hostname.empty()) body["hostname"] = f.hostname;
+  if (f.tty) body["tty"] = true;
+  if (f.interactive) body["open_stdin"] = true;
+  if (f.rm) body["auto_remove"] = true;
+  if (f.init) body["init"] = true;
+  if (f.read_only) body["read_only"] = true;
+
+  BERTH_RETURN_IF_ERROR(addResources(f, body));
+  BERTH_RETURN_IF_ERROR(addSecurity(f, body));
+
+  if (!f.restart.empty()) {
+    auto r = parseRestart(f.restart);
+    if (!r) return bad("--restart", f.restart, r.error());
+    if (f.rm && (*r)["name"] != "no")
+      return invalidArgument("conflicting options: --restart and --rm");
+    body["restart"] = std::move(*r);
+  }
+  BERTH_RETURN_IF_ERROR(addHealthcheck(f, body));
+  BERTH_RETURN_IF_ERROR(addMounts(f, body));
+
+  if (!f.network.empty()) {
+    if (f.network != "none" && f.network != "host")
+      return bad("--network", f.network,
+                 invalidArgument("berth has the networks none and host (no bridge yet)"));
+    body["network_mode"] = f.network;
+  }
+  if (!f.stop_signal.empty()) {
+    auto sig = parseSignal(f.stop_signal);
+    if (!sig) return bad("--stop-signal", f.stop_signal, invalidArgument("unknown signal"));
+    body["stop_signal"] = f.stop_signal;
+  }
+  if (!f.stop_timeout.empty()) {
+    auto n = parseCount(f.stop_timeout, 0);
+    if (!n) return bad("--stop-timeout", f.stop_timeout, n.error());
+    body["stop_timeout"] = *n;
+  }
+  if (!f.log_opts.empty()) {
+    json log = json::object();
+    for (const auto& o : f.log_opts) {
+      if (auto s = applyLogOpt(o, log); !s) return bad("--log-opt", o, s.error());
+    }
+    if (log.value("max_files", int64_t{1}) > 1 && log.value("max_size", int64_t{0}) == 0)
+      return invalidArgument("invalid --log-opt: max-file needs max-size");
+    body["log"] = std::move(log);
+  }
+  return body;
+}
+
+}  // namespace berth::cli
+
+namespace berth::cli {
+
+Result<std::string> parseTimeFlag(std::string_view text, int64_t now_ns) {
+  auto seconds = [](int64_t ns) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%lld.%09lld", static_cast<long long>(ns / 1000000000),
+                  static_cast<long long>(ns % 1000000000));
+    return std::string(buf);
+  };
+  static const std::regex kUnix(R"(\d+(\.\d+)?)");
+  if (std::regex_match(text.begin(), text.end(), kUnix)) return std::string(text);
+  static const std::regex kRfc3339(
+      R"((\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.(\d{1,9}))?([Zz]|([+-])(\d{2}):?(\d{2}))?)");
+  std::match_results<std::string_view::const_iterator> m;
+  if (std::regex_match(text.begin(), text.end(), m, kRfc3339)) {
+    std::tm tm{};
+    tm.tm_year = std::stoi(m[1].str()) - 1900;
+    tm.tm_mon = std::stoi(m[2].str()) - 1;
+    tm.tm_mday = std::stoi(m[3].str());
+    tm.tm_hour = std::stoi(m[4].str());
+    tm.tm_min = std::stoi(m[5].str());
+    tm.tm_sec = std::stoi(m[6].str());
+    int64_t secs = static_cast<int64_t>(::timegm(&tm));
+    if (!m[9].matched) {  // no zone: local time, as docker reads it
+      std::tm local = tm;
+      local.tm_isdst = -1;
+      secs = static_cast<int64_t>(::mktime(&local));
+    } else if (m[10].matched) {
+      int64_t off = std::stoi(m[11].str()) * 3600 + std::stoi(m[12].str()) * 60;
+      secs -= m[10].str() == "+" ? off : -off;
+    }
+    std::string frac = m[8].matched ? m[8].str() : "";
+    frac.resize(9, '0');
+    return seconds(secs * 1000000000 + std::stoll(frac));
+  }
+  auto d = parseDuration(text);
+  if (!d)
+    return invalidArgument("expected a time (unix seconds or RFC 3339) or a duration such as 10m");
+  return seconds(now_ns - *d);
+}
+
+}  // namespace berth::cli

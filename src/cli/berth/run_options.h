@@ -1,0 +1,85 @@
+#pragma once
+// The flags of `berth run` / `berth create` as typed, and their translation into the native
+// API's create body (src/api/native_api.md). Pure: no requests, no OS calls (the host's
+// environment and --env-file contents come in through callbacks), so that every flag's
+// parsing is unit-tested and a bad value is refused before anything is sent.
+//
+// Errors are kInvalidArgument and read "invalid --memory '12q': unknown unit 'q' …".
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+
+namespace berth::cli {
+
+// Flag values exactly as given; empty strings mean "not given". Numbers stay strings so
+// that their errors read like every other flag's.
+struct RunFlags {
+  std::string image;
+  std::vector<std::string> cmd;
+  std::string name;
+  std::vector<std::string> env;        // -e K=V, or -e K (the host's value, if set)
+  std::vector<std::string> env_files;  // --env-file
+  std::vector<std::string> labels;     // -l K=V or -l K
+  std::string workdir, user, hostname;
+  std::optional<std::string> entrypoint;  // "" clears the image's
+  bool detach = false, interactive = false, tty = false, rm = false;
+  bool init = false, read_only = false;
+  std::string memory, cpus, pids_limit, cpuset_cpus;
+  std::vector<std::string> cap_add, cap_drop, security_opts;
+  std::string restart;
+  std::string health_cmd, health_interval, health_timeout, health_retries, health_start_period;
+  bool no_healthcheck = false;
+  std::vector<std::string> volumes, mounts, tmpfs;  // -v, --mount, --tmpfs
+  std::string network;
+  std::string stop_signal, stop_timeout;
+  std::vector<std::string> log_opts;  // --log-opt K=V
+};
+
+// The host's environment, for `-e KEY` and env-file lines without '='.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& key)>;
+// Reads a whole file (--env-file).
+using FileReader = std::function<Result<std::string>(const std::string& path)>;
+
+// The create body for `flags`, or the first bad flag.
+Result<nlohmann::json> createBody(const RunFlags& flags, const EnvLookup& env,
+                                  const FileReader& read_file);
+
+// Sizes as docker reads them (binary units): "1024", "512b", "32k", "32m", "1.5g", "2GiB".
+Result<int64_t> parseSize(std::string_view text);
+// Go durations: "1s", "500ms", "1m30s", "1.5h", "0"; returns nanoseconds (never negative).
+Result<int64_t> parseDuration(std::string_view text);
+// "--cpus 1.5" → nano CPUs (1500000000).
+Result<int64_t> parseCpus(std::string_view text);
+// -v SRC:DST[:ro|rw], or -v DST (an anonymous volume): a mount object of the create body.
+// An absolute SRC is a bind mount; anything else must be a volume name.
+Result<nlohmann::json> parseVolume(std::string_view text);
+// --mount type=bind|volume|tmpfs,source=…,target=…,readonly[,tmpfs-size=64m].
+Result<nlohmann::json> parseMount(std::string_view text);
+// --tmpfs /run[:size=64m,ro].
+Result<nlohmann::json> parseTmpfs(std::string_view text);
+// --restart no|always|unless-stopped|on-failure[:N] → {"name","max_retries"}.
+Result<nlohmann::json> parseRestart(std::string_view text);
+// One --log-opt (max-size=10m, max-file=3) applied to the body's "log" object.
+Status applyLogOpt(std::string_view text, nlohmann::json& log);
+// An --env-file's lines: KEY=VALUE kept as is, KEY alone taken from the host if set,
+// blank lines and '#' comments skipped.
+Result<std::vector<std::string>> parseEnvFile(std::string_view content, const EnvLookup& env);
+
+}  // namespace berth::cli
+
+namespace berth::cli {
+
+// --since/--until of logs and events: unix seconds ("1700000000", "1700000000.5"), an
+// RFC 3339 time ("2024-05-01T10:00:00Z", "…+02:00", fractions allowed) or a duration
+// before `now_ns` ("10m"). Returns unix seconds as the API takes them ("1700000000.5").
+Result<std::string> parseTimeFlag(std::string_view text, int64_t now_ns);
+
+}  // namespace berth::cli

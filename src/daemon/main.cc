@@ -1,0 +1,98 @@
+// berthd: the per-host daemon. Serves the native API (src/api/native_api.md) on a unix
+// socket, and on TCP only with mutual TLS, over the engine.
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "api/http.h"
+#include "api/native_routes.h"
+#include "common/log.h"
+#include "common/strings.h"
+#include "engine/engine.h"
+
+namespace {
+
+berth::api::Server* g_server = nullptr;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  berth::engine::EngineOptions opts;
+  std::string socket = "/run/berth/berth.sock";
+  std::string tcp, cert, key, ca, log_level = "info";
+  CLI::App app{"berthd: the berth daemon", "berthd"};
+  app.set_version_flag("-v,--version", std::string("berthd version ") + BERTH_VERSION);
+  app.add_option("--root", opts.root, "where images, containers and volumes live");
+  app.add_option("--exec-root", opts.exec_root, "runtime state (tmpfs)");
+  app.add_option("--socket,-H", socket, "unix socket of the API");
+  app.add_option("--tcp", tcp, "also listen on HOST:PORT with mutual TLS");
+  app.add_option("--tlscert", cert, "server certificate (PEM)");
+  app.add_option("--tlskey", key, "server key (PEM)");
+  app.add_option("--tlscacert", ca, "CA that signs client certificates (PEM)");
+  app.add_option("--runtime", opts.runtime, "OCI runtime (default: berth-runtime next to berthd)");
+  app.add_option("--log-level", log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  using berth::log::Level;
+  Level level = log_level == "debug"   ? Level::kDebug
+                : log_level == "warn"  ? Level::kWarn
+                : log_level == "error" ? Level::kError
+                                       : Level::kInfo;
+  berth::log::configure("", false, level);
+  if (socket.starts_with("unix://")) socket = socket.substr(7);
+
+  // Signals: TERM/INT stop serving (containers keep running); PIPE is ignored.
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  auto engine = berth::engine::Engine::open(opts);
+  if (!engine) {
+    std::fprintf(stderr, "berthd: %s\n", engine.error().message().c_str());
+    return 1;
+  }
+  berth::api::Router router;
+  berth::api::addNativeRoutes(router, **engine);
+  berth::api::Server server(std::move(router));
+  if (auto s = server.listenUnix(socket, 0660); !s) {
+    std::fprintf(stderr, "berthd: %s\n", s.error().message().c_str());
+    return 1;
+  }
+  if (!tcp.empty()) {
+    auto colon = tcp.rfind(':');
+    auto port = berth::parseInt(tcp.substr(colon + 1));
+    if (colon == std::string::npos || !port) {
+      std::fprintf(stderr, "berthd: --tcp %s: expected HOST:PORT\n", tcp.c_str());
+      return 1;
+    }
+    auto bound = server.listenTcp(tcp.substr(0, colon), static_cast<int>(*port), {cert, key, ca});
+    if (!bound) {
+      std::fprintf(stderr, "berthd: %s\n", bound.error().message().c_str());
+      return 1;
+    }
+  }
+  g_server = &server;
+  std::thread signals([&server, set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    server.stop();
+  });
+  berth::log::write(Level::kInfo, "berthd listening on " + berth::quote(socket));
+  server.serve();
+  ::unlink(socket.c_str());
+  // The signal thread is blocked in sigwait unless a signal ended serve().
+  if (signals.joinable()) signals.detach();
+  return 0;
+}

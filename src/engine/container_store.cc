@@ -1,0 +1,86 @@
+#include "engine/container_store.h"
+
+#include "common/strings.h"
+
+namespace berth::engine {
+
+Result<std::unique_ptr<ContainerStore>> ContainerStore::open(const std::string& path) {
+  auto db = BERTH_TRY(image::Db::open(path));
+  BERTH_RETURN_IF_ERROR(db->exec(
+      "CREATE TABLE IF NOT EXISTS containers(id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
+      " record TEXT NOT NULL)"));
+  BERTH_RETURN_IF_ERROR(
+      db->exec("CREATE TABLE IF NOT EXISTS volumes(name TEXT PRIMARY KEY, record TEXT NOT NULL)"));
+  BERTH_RETURN_IF_ERROR(
+      db->exec("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)"));
+  auto v = BERTH_TRY(db->query("SELECT value FROM meta WHERE key='schema_version'"));
+  if (v.empty()) {
+    BERTH_RETURN_IF_ERROR(db->exec("INSERT INTO meta VALUES('schema_version','1')"));
+  } else if (image::asText(v[0][0]) != "1") {
+    return unsupported("open " + quote(path) + ": schema version " + image::asText(v[0][0]) +
+                       " is newer than this berthd understands (1)");
+  }
+  return std::unique_ptr<ContainerStore>(new ContainerStore(std::move(db)));
+}
+
+Result<std::vector<Container>> ContainerStore::loadAll() {
+  std::lock_guard lock(mu_);
+  auto rows = BERTH_TRY(db_->query("SELECT id, record FROM containers"));
+  std::vector<Container> out;
+  for (const auto& row : rows) {
+    auto j = nlohmann::json::parse(image::asText(row[1]), nullptr, false);
+    auto c = containerFromJson(j);
+    if (!c) return c.error().context("load container " + quote(image::asText(row[0])));
+    out.push_back(std::move(*c));
+  }
+  return out;
+}
+
+Status ContainerStore::insert(const Container& c) {
+  std::lock_guard lock(mu_);
+  auto taken = BERTH_TRY(db_->query("SELECT id FROM containers WHERE name=?", {c.name}));
+  if (!taken.empty())
+    return alreadyExists("the container name " + quote("/" + c.name) +
+                         " is already in use by container " + quote(image::asText(taken[0][0])) +
+                         ": remove or rename that container to reuse the name");
+  return db_->exec("INSERT INTO containers(id, name, record) VALUES(?,?,?)",
+                   {c.id, c.name, toJson(c).dump()});
+}
+
+Status ContainerStore::update(const Container& c) {
+  std::lock_guard lock(mu_);
+  auto taken =
+      BERTH_TRY(db_->query("SELECT id FROM containers WHERE name=? AND id<>?", {c.name, c.id}));
+  if (!taken.empty())
+    return alreadyExists("the container name " + quote("/" + c.name) +
+                         " is already in use by container " + quote(image::asText(taken[0][0])));
+  return db_->exec("UPDATE containers SET name=?, record=? WHERE id=?",
+                   {c.name, toJson(c).dump(), c.id});
+}
+
+Status ContainerStore::remove(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return db_->exec("DELETE FROM containers WHERE id=?", {id});
+}
+
+Result<std::vector<nlohmann::json>> ContainerStore::loadVolumes() {
+  std::lock_guard lock(mu_);
+  auto rows = BERTH_TRY(db_->query("SELECT record FROM volumes"));
+  std::vector<nlohmann::json> out;
+  for (const auto& row : rows)
+    out.push_back(nlohmann::json::parse(image::asText(row[0]), nullptr, false));
+  return out;
+}
+
+Status ContainerStore::putVolume(const std::string& name, const nlohmann::json& record) {
+  std::lock_guard lock(mu_);
+  return db_->exec("INSERT OR REPLACE INTO volumes(name, record) VALUES(?,?)",
+                   {name, record.dump()});
+}
+
+Status ContainerStore::removeVolume(const std::string& name) {
+  std::lock_guard lock(mu_);
+  return db_->exec("DELETE FROM volumes WHERE name=?", {name});
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,195 @@
+#pragma once
+// The engine: containers, volumes and events on one host. berthd's API handlers call it;
+// it owns the threads that watch containers (exit watcher, timers for restarts and
+// health checks) and wires the image store, snapshots, the runtime and the monitors.
+//
+// Lifecycle: open() loads the records and reconciles them with what is really running
+// (monitors that survived a daemon restart are watched again; containers that exited
+// meanwhile get their exit code recorded and their restart policy applied). Destroying
+// the engine stops its threads and leaves containers running.
+//
+// Thread-safety: every method may be called from any thread. Operations on one
+// container are serialised; different containers proceed in parallel. Calls that block
+// (wait, attach, logs with follow) take a `cancelled` predicate, polled about every
+// 100 ms, to give up when the client has gone.
+//
+// Container references: a full id, a name, or a unique id prefix; an unknown one is
+// kNotFound "no such container: 'x'".
+//
+// Layout under <root>:   engine.db                 records (container_store.h)
+//                        containers/<id>/          config.json (the bundle), rootfs/ (overlay
+//                                                  mount while running), upper/, work/, hosts,
+//                                                  hostname, the monitor's files (protocol.h)
+//                        volumes/<name>/_data      named volumes
+// Under <exec_root>:     runtime/                  the runtime's state (--root)
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "engine/container.h"
+#include "engine/events.h"
+#include "sys/fd.h"
+
+namespace berth::engine {
+
+struct EngineOptions {
+  std::string root = "/var/lib/berth";
+  std::string exec_root = "/run/berth";
+  std::string runtime;  // berth-runtime; default: next to the daemon's binary
+  std::string monitor;  // berth-monitor; same
+  std::string init;     // berth-init; same
+};
+
+enum class WaitCondition { kNotRunning, kNextExit, kRemoved };
+struct WaitResult {
+  int exit_code = 0;
+  std::string error;
+};
+
+struct LogQuery {
+  bool follow = false;
+  int64_t tail = -1;  // lines; -1: all
+  int64_t since_ns = 0;
+  int64_t until_ns = 0;  // 0: no bound
+  bool stdout_stream = true;
+  bool stderr_stream = true;
+};
+// Receives log entries (stream 1 stdout, 2 stderr); returns false to stop.
+using LogSink = std::function<bool(int stream, std::string_view data, int64_t time_ns)>;
+using Cancelled = std::function<bool()>;
+
+struct ExecConfig {
+  std::vector<std::string> cmd;
+  std::vector<std::string> env;
+  std::string workdir;
+  std::string user;
+  bool tty = false;
+  bool open_stdin = false;
+};
+
+struct Volume {
+  std::string name;
+  std::string mountpoint;
+  int64_t created_ns = 0;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> options;
+  bool anonymous = false;
+  bool filled = false;  // copied from an image already (or used once): never again
+};
+nlohmann::json toJson(const Volume& v);
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> open(const EngineOptions& opts);
+  ~Engine();
+
+  EventBus& events() { return events_; }
+  const EngineOptions& options() const { return opts_; }
+
+  // Containers.
+  Result<std::string> create(ContainerConfig config);
+  Result<bool> start(const std::string& ref);  // false: it was running already
+  Result<bool> stop(const std::string& ref, std::optional<int> timeout_s);  // false: not running
+  Status restart(const std::string& ref, std::optional<int> timeout_s);
+  Status kill(const std::string& ref, int signal);
+  Status pause(const std::string& ref);
+  Status unpause(const std::string& ref);
+  Status rename(const std::string& ref, const std::string& new_name);
+  Status remove(const std::string& ref, bool force, bool remove_volumes);
+  Result<WaitResult> wait(const std::string& ref, WaitCondition condition,
+                          const Cancelled& cancelled);
+  Result<Container> inspect(const std::string& ref);
+  // Filters: status=, label=K[=V], name=, id=, ancestor=.
+  Result<std::vector<Container>> list(bool all,
+                                      const std::multimap<std::string, std::string>& filters);
+  Result<std::vector<std::string>> prune();  // removes stopped containers, returns their ids
+  std::string logPath(const Container& c) const;
+  Status logs(const std::string& ref, const LogQuery& q, const LogSink& sink,
+              const Cancelled& cancelled);
+  // A connection to the container's monitor (frames both ways, src/monitor/protocol.h).
+  // For a container that is not running the call waits until it starts, so that nothing
+  // it writes is missed.
+  Result<sys::Fd> attach(const std::string& ref, const Cancelled& cancelled);
+  Status resize(const std::string& ref, int rows, int cols);
+  Result<nlohmann::json> top(const std::string& ref);
+  Result<nlohmann::json> stats(const std::string& ref);
+  // The container's root as the host sees it (mounted while it runs; mounted on demand
+  // for cp into a stopped container). `release` is called when done.
+  Result<std::string> rootfsFor(const std::string& ref, std::function<void()>* release);
+
+  // Exec.
+  Result<std::string> execCreate(const std::string& ref, const ExecConfig& config);
+  // Starts the process under a monitor and returns a connection to it (frames); with
+  // `detach` returns an invalid Fd once the process is started.
+  Result<sys::Fd> execStart(const std::string& exec_id, bool detach);
+  Status execResize(const std::string& exec_id, int rows, int cols);
+  Result<nlohmann::json> execInspect(const std::string& exec_id);
+
+  // Volumes.
+  Result<Volume> volumeCreate(const std::string& name,
+                              const std::map<std::string, std::string>& labels,
+                              const std::map<std::string, std::string>& options);
+  Result<std::vector<Volume>> volumeList();
+  Result<Volume> volumeInspect(const std::string& name);
+  std::vector<std::string> volumeUsers(const std::string& name);
+  Status volumeRemove(const std::string& name, bool force);
+  Result<std::vector<std::string>> volumePrune();
+
+  Result<nlohmann::json> info();
+
+  struct Entry;
+  struct Exec;
+
+ private:
+  explicit Engine(EngineOptions opts);
+  Status reconcile();
+  Result<std::shared_ptr<Entry>> find(const std::string& ref);
+  std::string dirOf(const std::string& id) const;
+  Status persist(const Container& c);
+  void notifyChanged();
+  void publish(const Container& c, const std::string& action,
+               std::map<std::string, std::string> extra = {});
+  Status startLocked(Entry& e);
+  void onMonitorExit(const std::string& id);
+  void recordExit(Entry& e, bool apply_policy);
+  void scheduleRestart(const std::string& id, int64_t delay_ms);
+  Status removeLocked(std::shared_ptr<Entry> e, bool remove_volumes);
+  Status unmountRootfs(const std::string& id);
+  Result<std::vector<struct ResolvedMount>> resolveMounts(Entry& e, const std::string& rootfs);
+  void scheduleHealthcheck(const std::string& id, int64_t delay_ms, uint64_t generation);
+  void runHealthcheck(const std::string& id, uint64_t generation);
+  // Waits until `pred` holds (true), `cancelled` says so or `timeout_ms` passes (false;
+  // -1: no limit). `pred` is re-checked after every state change.
+  bool waitFor(const std::function<bool()>& pred, const Cancelled& cancelled, int64_t timeout_ms);
+
+  EngineOptions opts_;
+  EventBus events_;
+  std::unique_ptr<class ContainerStore> store_;
+  std::unique_ptr<class ImageAccess> images_;
+  std::unique_ptr<class ExitWatcher> watcher_;
+  std::unique_ptr<class Timers> timers_;
+
+  std::mutex mu_;  // guards by_id_, names_, execs_, volumes_
+  std::map<std::string, std::shared_ptr<Entry>> by_id_;
+  std::map<std::string, std::string> names_;  // name → id
+  std::map<std::string, std::shared_ptr<Exec>> execs_;
+  std::map<std::string, Volume> volumes_;
+
+  std::mutex changed_mu_;
+  std::condition_variable changed_cv_;
+  uint64_t generation_ = 0;  // bumped (under changed_mu_) on every state change
+};
+
+}  // namespace berth::engine

@@ -1,0 +1,50 @@
+#pragma once
+// A berthd of its own for a test: private --root, --exec-root and socket in a temp dir,
+// the busybox image loaded, and everything removed at the end (containers killed, mounts
+// and runtime state gone) even when the test fails.
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/harness.h"
+
+namespace berth::test {
+
+class Daemon {
+ public:
+  Daemon();  // with its own root and the busybox image in it
+  // On an existing image root (image and build tests): the root is left as it is.
+  explicit Daemon(std::string root);
+  ~Daemon();
+
+  void start();  // waits until the API answers
+  void kill9();  // SIGKILL, reaped
+  void stop();   // SIGTERM, reaped
+  bool running() const { return pid_ > 0; }
+
+  // `berth ARGS…` against this daemon.
+  CmdResult berth(const std::vector<std::string>& args, int timeout_sec = 60,
+                  const std::string& input = "") const;
+  // curl on the socket: METHOD PATH [BODY] → (status line code, body).
+  CmdResult curl(const std::string& method, const std::string& path,
+                 const std::string& body = "") const;
+  nlohmann::json inspect(const std::string& name) const;
+
+  std::string path(const std::string& rel) const { return dir_->path() + "/" + rel; }
+  std::string root() const { return root_.empty() ? path("root") : root_; }
+  std::string socket() const { return path("berth.sock"); }
+
+ private:
+  std::unique_ptr<TempDir> dir_;
+  std::string root_;
+  pid_t pid_ = -1;
+};
+
+// Polls `pred` every 50 ms for at most `seconds`.
+bool eventually(const std::function<bool()>& pred, double seconds = 20);
+
+}  // namespace berth::test
