@@ -583,6 +583,7 @@ void addNativeRoutes(Router& router, Engine& engine) {
   addContainers(router, engine);
   addExec(router, engine);
   addVolumes(router, engine);
+  addArchiveRoutes(router, engine);
 }
 
 }  // namespace berth::api

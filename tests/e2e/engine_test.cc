@@ -253,5 +253,21 @@ TEST_F(Engine, VolumesAreFilledFromTheImageAndOutliveContainers) {
   EXPECT_EQ(d_->berth({"volume", "ls", "-q"}).out, "");
 }
 
+TEST_F(Engine, CopyInAndOutOfContainers) {
+  ASSERT_EQ(d_->berth({"run", "-d", "--name", "box", "busybox", "sleep", "1000"}).code, 0);
+  TempDir host("berth-cp");
+  ASSERT_EQ(runCmd({"/bin/sh", "-c", "echo payload > " + host.path() + "/in.txt"}).code, 0);
+  ASSERT_EQ(d_->berth({"cp", host.path() + "/in.txt", "box:/tmp/"}).code, 0);
+  EXPECT_EQ(d_->berth({"exec", "box", "cat", "/tmp/in.txt"}).out, "payload\n");
+  ASSERT_EQ(d_->berth({"cp", "box:/etc", host.path() + "/etc"}).code, 0);
+  EXPECT_NE(runCmd({"cat", host.path() + "/etc/passwd"}).out.find("root:"), std::string::npos);
+  // A stopped container's files can be copied too.
+  ASSERT_EQ(d_->berth({"stop", "-t", "0", "box"}).code, 0);
+  ASSERT_EQ(d_->berth({"cp", "box:/tmp/in.txt", host.path() + "/out.txt"}).code, 0);
+  EXPECT_EQ(runCmd({"cat", host.path() + "/out.txt"}).out, "payload\n");
+  auto missing = d_->berth({"cp", "box:/no/such", host.path() + "/x"});
+  EXPECT_NE(missing.code, 0);
+}
+
 }  // namespace
 }  // namespace berth::test

@@ -172,16 +172,13 @@ TEST_F(Images, SkopeoOciArchiveGivesTheSameImage) {
 
 TEST_F(Images, RmiRefusesAnImageARunningContainerUses) {
   ASSERT_EQ(berth({"import", path("rootfs.tar"), "busy:1"}).code, 0);
-  std::string cmd = std::string(BERTH_CLI) + " --root " + path("berth") +
-                    " run busy:1 sh -c 'touch /started; sleep 3' >/dev/null 2>&1 & "
-                    "for i in $(seq 100); do ls " +
-                    path("berth/containers") +
-                    "/*/upper/started >/dev/null 2>&1 && break; sleep 0.05; done; " + BERTH_CLI +
-                    " --root " + path("berth") + " rmi busy:1; echo rc=$?; wait";
-  auto r = runCmd({"/bin/bash", "-c", cmd}, "", 60);
-  EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out << r.err;
+  daemon_ = std::make_unique<Daemon>(path("berth"));
+  ASSERT_EQ(daemon_->berth({"run", "-d", "--name", "user", "busy:1", "sleep", "30"}).code, 0);
+  auto r = berth({"rmi", "busy:1"});
+  EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("a running container uses it"), std::string::npos) << r.err;
   // Once the container is gone the image can go.
+  ASSERT_EQ(daemon_->berth({"rm", "-f", "user"}).code, 0);
   EXPECT_EQ(berth({"rmi", "busy:1"}).code, 0);
 }
 

@@ -1,0 +1,143 @@
+// `GET|PUT /v1/containers/{id}/archive?path=P`: files out of and into a container's root as
+// tar streams (libarchive), for `berth cp`. Paths resolve inside the root without following
+// links out of it; extraction goes through the layer applier, which refuses `../` entries,
+// links out of the tree and device nodes.
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/native_routes.h"
+#include "common/strings.h"
+#include "image/layer.h"
+#include "sys/fs.h"
+
+namespace berth::api {
+
+namespace {
+
+struct Writer {
+  Response* res;
+  bool failed = false;
+};
+
+la_ssize_t writeCallback(struct archive*, void* data, const void* buf, size_t n) {
+  auto* w = static_cast<Writer*>(data);
+  if (!w->res->write(std::string_view(static_cast<const char*>(buf), n))) {
+    w->failed = true;
+    return -1;
+  }
+  return static_cast<la_ssize_t>(n);
+}
+
+// Adds `host` (a file, link or directory tree) to the archive as `name`.
+Status addTree(struct archive* out, struct archive* disk, const std::string& host,
+               const std::string& name) {
+  struct archive_entry* entry = archive_entry_new();
+  archive_entry_copy_pathname(entry, name.c_str());
+  archive_entry_copy_sourcepath(entry, host.c_str());
+  int fd = ::open(host.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (archive_read_disk_entry_from_file(disk, entry, fd >= 0 ? fd : -1, nullptr) != ARCHIVE_OK) {
+    std::string why = archive_error_string(disk) ? archive_error_string(disk) : "unreadable";
+    archive_entry_free(entry);
+    if (fd >= 0) ::close(fd);
+    return internalError("archive " + quote(name) + ": " + why);
+  }
+  Status s = okStatus();
+  if (archive_write_header(out, entry) != ARCHIVE_OK) {
+    s = internalError("archive " + quote(name) + ": " + archive_error_string(out));
+  } else if (archive_entry_filetype(entry) == AE_IFREG && fd >= 0) {
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+      if (archive_write_data(out, buf, static_cast<size_t>(n)) < 0) {
+        s = internalError("archive " + quote(name) + ": " + archive_error_string(out));
+        break;
+      }
+    }
+  }
+  bool dir = archive_entry_filetype(entry) == AE_IFDIR;
+  archive_entry_free(entry);
+  if (fd >= 0) ::close(fd);
+  if (!s || !dir) return s;
+  DIR* d = ::opendir(host.c_str());
+  if (!d) return okStatus();
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) BERTH_RETURN_IF_ERROR(addTree(out, disk, host + "/" + n, name + "/" + n));
+  return okStatus();
+}
+
+std::string baseName(const std::string& p) {
+  std::string s = p;
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  auto slash = s.rfind('/');
+  std::string b = slash == std::string::npos ? s : s.substr(slash + 1);
+  return b.empty() ? "." : b;
+}
+
+}  // namespace
+
+void addArchiveRoutes(Router& r, engine::Engine& e) {
+  r.add("GET", "/v1/containers/{id}/archive", [&e](Request& req, Response& res) {
+    std::string path = req.queryValue("path");
+    if (path.empty()) return res.error(invalidArgument("archive: query 'path' is required"));
+    std::function<void()> release;
+    auto rootfs = e.rootfsFor(req.params["id"], &release);
+    if (!rootfs) return res.error(rootfs.error());
+    auto host = sys::secureJoin(*rootfs, path);
+    struct stat st {};
+    if (!host || ::lstat(host->c_str(), &st) != 0) {
+      release();
+      return res.error(notFound("could not find the file " + quote(path) + " in container " +
+                                quote(req.params["id"])));
+    }
+    if (!res.beginStream(200, "application/x-tar")) {
+      release();
+      return;
+    }
+    Writer w{&res};
+    struct archive* out = archive_write_new();
+    archive_write_set_format_pax_restricted(out);
+    archive_write_open(out, &w, nullptr, writeCallback, nullptr);
+    struct archive* disk = archive_read_disk_new();
+    archive_read_disk_set_standard_lookup(disk);
+    Status s = addTree(out, disk, *host, baseName(path));
+    archive_write_close(out);
+    archive_write_free(out);
+    archive_read_free(disk);
+    release();
+    (void)s;  // the headers are out: an error can only cut the stream short
+    res.end();
+  });
+  r.add("PUT", "/v1/containers/{id}/archive", [&e](Request& req, Response& res) {
+    std::string path = req.queryValue("path");
+    if (path.empty()) return res.error(invalidArgument("archive: query 'path' is required"));
+    std::function<void()> release;
+    auto rootfs = e.rootfsFor(req.params["id"], &release);
+    if (!rootfs) return res.error(rootfs.error());
+    auto host = sys::secureJoin(*rootfs, path);
+    struct stat st {};
+    if (!host || ::stat(host->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      release();
+      return res.error(notFound("archive: " + quote(path) +
+                                " is not a directory in the container"));
+    }
+    auto applied = image::applyLayer(
+        [&req](char* buf, size_t n) { return req.readSome(buf, n); }, *host,
+        image::Whiteouts::kApply);
+    release();
+    if (!applied) return res.error(invalidArgument(applied.error().message()));
+    res.send(200, "text/plain", "");
+  });
+}
+
+}  // namespace berth::api
