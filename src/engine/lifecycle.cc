@@ -307,6 +307,12 @@ Result<bool> Engine::start(const std::string& ref) {
 
 Status Engine::startLocked(Entry& e) {
   Container& c = e.c;
+  // Where a start spends its time, at --log-level debug.
+  int64_t t0 = nowNs();
+  auto lap = [&](const char* what) {
+    log::debug("start " + c.id.substr(0, 12) + ": " + what + " at " +
+               std::to_string((nowNs() - t0) / 1000) + " us");
+  };
   std::string dir = dirOf(c.id);
   std::string rootfs = dir + "/rootfs";
   auto rs = runtimeStore(opts_);
@@ -353,6 +359,7 @@ Status Engine::startLocked(Entry& e) {
     if (!text) return std::nullopt;
     return *text;
   };
+  lap("root mounted");
   auto spec = containerSpec(image->config, run, read_rootfs);
   if (!spec) return fail(spec.error());
   auto mounts = resolveMounts(e, rootfs);
@@ -365,14 +372,14 @@ Status Engine::startLocked(Entry& e) {
     run.hostname.clear();
   } else {
     hosts += "127.0.1.1\t" + run.hostname + "\n";
-    if (auto w = sys::writeFileAtomic(paths.hosts, hosts); !w) return fail(w.error());
-    if (auto w = sys::writeFileAtomic(paths.hostname, run.hostname + "\n"); !w)
-      return fail(w.error());
+    // Written afresh at every start, before the container exists: no fsync needed.
+    if (auto w = sys::writeFile(paths.hosts, hosts); !w) return fail(w.error());
+    if (auto w = sys::writeFile(paths.hostname, run.hostname + "\n"); !w) return fail(w.error());
   }
   if (!c.config.stop_signal.empty())
     (*spec)["annotations"]["org.berth.stop-signal"] = c.config.stop_signal;
   if (auto a = applyConfig(*spec, c.config, *mounts, paths); !a) return fail(a.error());
-  if (auto w = sys::writeFileAtomic(dir + "/config.json", spec->dump()); !w) return fail(w.error());
+  if (auto w = sys::writeFile(dir + "/config.json", spec->dump()); !w) return fail(w.error());
   for (const char* f : {monitor::kExitFile, monitor::kInitPid, monitor::kRuntimeLog})
     ::unlink((dir + "/" + f).c_str());
 
@@ -385,7 +392,9 @@ Status Engine::startLocked(Entry& e) {
   l.tty = c.config.tty;
   l.open_stdin = c.config.open_stdin;
   l.log = c.config.log;
+  lap("bundle written");
   auto started = launchMonitor(l);
+  lap("created");
   if (!started) return fail(started.error());
   // Attaches made before start join now, before the container's process runs.
   for (auto& p : e.pending) {
@@ -402,6 +411,7 @@ Status Engine::startLocked(Entry& e) {
     (void)runtime::kill(rs, c.id, SIGKILL, true);
     return fail(s.error());
   }
+  lap("started");
   c.state.status = RunState::kRunning;
   c.state.pid = started->init_pid;
   c.state.monitor_pid = started->monitor_pid;
@@ -416,6 +426,7 @@ Status Engine::startLocked(Entry& e) {
     c.state.health.status = "starting";
   BERTH_RETURN_IF_ERROR(persist(c));
   BERTH_RETURN_IF_ERROR(watcher_->watch(c.id, started->monitor_pid));
+  lap("recorded");
   publish(c, "start");
   notifyChanged();
   if (!c.state.health.status.empty()) {
@@ -441,6 +452,11 @@ void Engine::onMonitorExit(const std::string& id) {
 
 void Engine::recordExit(Entry& e, bool apply_policy) {
   Container& c = e.c;
+  int64_t t0 = nowNs();
+  auto lap = [&](const char* what) {
+    log::debug("exit " + c.id.substr(0, 12) + ": " + what + " at " +
+               std::to_string((nowNs() - t0) / 1000) + " us");
+  };
   std::string dir = dirOf(c.id);
   auto rs = runtimeStore(opts_);
   auto exit = readExitFile(dir);
@@ -454,8 +470,11 @@ void Engine::recordExit(Entry& e, bool apply_policy) {
   }
   bool oom = false;
   if (auto st = rs.load(c.id)) oom = runtime::oomKilled(*st);
+  lap("exit read");
   if (auto r = runtime::remove(rs, c.id, true); !r) log::warn(r.error().message());
+  lap("runtime state removed");
   if (auto u = unmountRootfs(c.id); !u) log::warn(u.error().message());
+  lap("unmounted");
   int64_t ran_ns = exit->finished_ns - c.state.started_ns;
   c.state.status = RunState::kExited;
   c.state.exit_code = exit->exit_code;
