@@ -88,10 +88,10 @@
 //                     container), never in the monitor.
 //   Up to 16 clients may be attached at once (more are closed at once), before or after
 //   `start`; all get the same output, and any may write stdin. A CDIR too long for
-//   sun_path (108 bytes with "/monitor.sock") needs a relative connect from inside CDIR. A client that shuts down
-//   its sending side still gets output. When a client goes away nothing happens to the
-//   container (not even to its stdin). After the exit frame the monitor gives clients 1 s
-//   to take what is still queued for them.
+//   sun_path (108 bytes with "/monitor.sock") needs a relative connect from inside CDIR.
+//   A client that shuts down its sending side still gets output. When a client goes away
+//   nothing happens to the container (not even to its stdin). After the exit frame the
+//   monitor gives clients 1 s to take what is still queued for them.
 //   A client that reads too slowly (more than kClientBufferMax bytes queued for it) is
 //   disconnected; the container never blocks on an attached client, and container.log
 //   always gets everything.
