@@ -17,8 +17,8 @@ bin=$PWD/build/bin
 work=$(mktemp -d /tmp/berth-bench-engine.XXXXXX)
 export BERTH_HOST=unix://$work/berth.sock
 berth() { "$bin/berth" --root "$work/root" "$@"; }
-podman() { command podman --root "$work/podman" --runroot "$work/podman-run" --cgroup-manager cgroupfs \
-  --events-backend file --storage-driver overlay "$@"; }
+podman_cmd="/usr/bin/podman --root $work/podman --runroot $work/podman-run --cgroup-manager cgroupfs --events-backend file --storage-driver overlay"
+podman() { $podman_cmd "$@"; }
 export CONTAINERS_CONF=$work/containers.conf
 printf '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\nnetns = "none"\n' > "$CONTAINERS_CONF"
 docker() { command /usr/bin/docker -H "unix://$work/docker.sock" "$@"; }
@@ -43,9 +43,9 @@ scripts/busybox-image.sh --root "$work/root" >/dev/null 2>&1
 "$bin/berthd" --root "$work/root" --exec-root "$work/run" --socket "$work/berth.sock" 2>"$work/berthd.log" &
 berthd_pid=$!
 for _ in $(seq 50); do berth version >/dev/null 2>&1 && break; sleep 0.1; done
-berth save -o "$work/busybox.tar" busybox
+berth save -o "$work/busybox.tar" busybox 2>/dev/null
 podman load -q -i "$work/busybox.tar" >/dev/null
-/usr/bin/dockerd -H "unix://$work/docker.sock" --data-root "$work/docker" --exec-root "$work/docker-run" \
+/usr/sbin/dockerd -H "unix://$work/docker.sock" --data-root "$work/docker" --exec-root "$work/docker-run" \
   --pidfile "$work/docker.pid" --bridge none --iptables=false --ip6tables=false >"$work/dockerd.log" 2>&1 &
 dockerd_pid=$!
 for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
@@ -62,7 +62,7 @@ echo "== run --rm busybox true (median of $runs, CLI to exit)"
 (cd "$work/bundle" && hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/run.json" \
   -n berth "$bin/berth run --rm busybox true" \
   -n crun-direct "crun --root $work/crun run bench-crun" \
-  -n podman "podman run --rm --network none busybox true" \
+  -n podman "$podman_cmd run --rm --network none busybox true" \
   -n docker "/usr/bin/docker -H unix://$work/docker.sock run --rm --network none busybox true" >/dev/null)
 b=$(jq -r '.results[] | select(.command=="berth") | .median' "$work/run.json")
 jq -r '.results[] | "\(.command) \(.median)"' "$work/run.json" | while read -r name m; do
@@ -82,7 +82,7 @@ d0=$(pss "$berthd_pid")
 idle_rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$berthd_pid/status")
 echo "== detached starts"
 starts berth "$n" "$bin/berth" run -d busybox sleep 1000
-starts podman 20 bash -c "podman run -d --network none busybox sleep 1000"
+starts podman 20 $podman_cmd run -d --network none busybox sleep 1000
 starts docker 20 /usr/bin/docker -H "unix://$work/docker.sock" run -d --network none busybox sleep 1000
 
 echo "== memory per running container (PSS)"
