@@ -372,14 +372,13 @@ Status Engine::startLocked(Entry& e) {
     run.hostname.clear();
   } else {
     hosts += "127.0.1.1\t" + run.hostname + "\n";
-    // Written afresh at every start, before the container exists: no fsync needed.
-    if (auto w = sys::writeFile(paths.hosts, hosts); !w) return fail(w.error());
-    if (auto w = sys::writeFile(paths.hostname, run.hostname + "\n"); !w) return fail(w.error());
+    if (auto w = sys::writeFileAtomic(paths.hosts, hosts); !w) return fail(w.error());
+    if (auto w = sys::writeFileAtomic(paths.hostname, run.hostname + "\n"); !w) return fail(w.error());
   }
   if (!c.config.stop_signal.empty())
     (*spec)["annotations"]["org.berth.stop-signal"] = c.config.stop_signal;
   if (auto a = applyConfig(*spec, c.config, *mounts, paths); !a) return fail(a.error());
-  if (auto w = sys::writeFile(dir + "/config.json", spec->dump()); !w) return fail(w.error());
+  if (auto w = sys::writeFileAtomic(dir + "/config.json", spec->dump()); !w) return fail(w.error());
   for (const char* f : {monitor::kExitFile, monitor::kInitPid, monitor::kRuntimeLog})
     ::unlink((dir + "/" + f).c_str());
 
