@@ -8,7 +8,6 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <mutex>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "api/http.h"
+#include "api/test_certs.h"
 #include "sys/fs.h"
 
 namespace berth::api {
@@ -720,32 +720,10 @@ TEST(HttpClient, ErrorMessageFallsBack) {
 
 // ---- TLS ----
 
-bool run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
-
-// A CA, a server certificate for localhost/127.0.0.1 and a client certificate, via the
-// openssl CLI.
-bool makeCertificates(const std::string& d) {
-  const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-  auto sign = [&](const std::string& name, const std::string& ext) {
-    return sys::writeFileAtomic(d + "/" + name + ".ext", ext).ok() &&
-           run("openssl req" + ec + " -keyout " + d + "/" + name + "-key.pem -out " + d + "/" +
-               name + ".csr -subj /CN=" + name) &&
-           run("openssl x509 -req -in " + d + "/" + name + ".csr -CA " + d + "/ca.pem -CAkey " + d +
-               "/ca-key.pem -CAcreateserial -days 2 -out " + d + "/" + name + ".pem -extfile " + d +
-               "/" + name + ".ext");
-  };
-  return run("openssl req -x509" + ec + " -keyout " + d + "/ca-key.pem -out " + d +
-             "/ca.pem -days 2 -subj /CN=berth-test-ca") &&
-         sign("server",
-              "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n") &&
-         sign("client", "extendedKeyUsage=clientAuth\n");
-}
-
 TEST(HttpTls, DemandsClientCertificates) {
-  if (!run("command -v openssl")) GTEST_SKIP() << "needs the openssl command";
   TempDir dir;
   const std::string& d = dir.path();
-  ASSERT_TRUE(makeCertificates(d));
+  ASSERT_TRUE(test::makeTestCertificates(d));
 
   Server server(basicRouter());
   auto port =
@@ -785,7 +763,7 @@ TEST(HttpTls, DemandsClientCertificates) {
 
   // A server certificate from another CA is refused by the client.
   TempDir other;
-  ASSERT_TRUE(makeCertificates(other.path()));
+  ASSERT_TRUE(test::makeTestCertificates(other.path()));
   Client wrong_ca(address,
                   TlsConfig{d + "/client.pem", d + "/client-key.pem", other.path() + "/ca.pem"});
   r = wrong_ca.request("GET", "/containers/abc/json");

@@ -72,7 +72,8 @@ Status addTree(struct archive* out, struct archive* disk, const std::string& hos
   }
   ::closedir(d);
   std::sort(names.begin(), names.end());
-  for (const auto& n : names) BERTH_RETURN_IF_ERROR(addTree(out, disk, host + "/" + n, name + "/" + n));
+  for (const auto& n : names)
+    BERTH_RETURN_IF_ERROR(addTree(out, disk, host + "/" + n, name + "/" + n));
   return okStatus();
 }
 
@@ -128,12 +129,11 @@ void addArchiveRoutes(Router& r, engine::Engine& e) {
     struct stat st {};
     if (!host || ::stat(host->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
       release();
-      return res.error(notFound("archive: " + quote(path) +
-                                " is not a directory in the container"));
+      return res.error(
+          notFound("archive: " + quote(path) + " is not a directory in the container"));
     }
-    auto applied = image::applyLayer(
-        [&req](char* buf, size_t n) { return req.readSome(buf, n); }, *host,
-        image::Whiteouts::kApply);
+    auto applied = image::applyLayer([&req](char* buf, size_t n) { return req.readSome(buf, n); },
+                                     *host, image::Whiteouts::kApply);
     release();
     if (!applied) return res.error(invalidArgument(applied.error().message()));
     res.send(200, "text/plain", "");

@@ -373,7 +373,8 @@ Status Engine::startLocked(Entry& e) {
   } else {
     hosts += "127.0.1.1\t" + run.hostname + "\n";
     if (auto w = sys::writeFileAtomic(paths.hosts, hosts); !w) return fail(w.error());
-    if (auto w = sys::writeFileAtomic(paths.hostname, run.hostname + "\n"); !w) return fail(w.error());
+    if (auto w = sys::writeFileAtomic(paths.hostname, run.hostname + "\n"); !w)
+      return fail(w.error());
   }
   if (!c.config.stop_signal.empty())
     (*spec)["annotations"]["org.berth.stop-signal"] = c.config.stop_signal;
