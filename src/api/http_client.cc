@@ -22,21 +22,24 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using detail::describe;
 using detail::error_code;
+using detail::kHeaderLimit;
+using detail::kNoLimit;
 using detail::Transport;
 
 namespace {
 
-constexpr std::uint32_t kHeaderLimit = 64 << 10;
-// Beast 1.74 compares a length with an empty optional limit as "over the limit", so
-// "no limit" must be the largest number rather than boost::none.
-constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 constexpr size_t kPiece = 64 << 10;
 
 std::string lowerFirst(std::string m) {
   if (!m.empty()) m[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(m[0])));
   return m;
 }
-std::string lowerCause(int err) { return lowerFirst(std::strerror(err)); }
+// A failed connect: the daemon is not there (or not ours to reach).
+Error connectError(const std::string& what, int err) {
+  Error e = errnoError(what, err);
+  if (err == EACCES || err == EPERM) return e;
+  return Error(ErrorCode::kUnavailable, e.message() + "; is berthd running?");
+}
 
 // The inverse of httpStatus, for answers that end a call (hijack refused).
 ErrorCode codeForStatus(int status) {
@@ -223,10 +226,7 @@ Result<std::unique_ptr<Transport>> Client::Impl::connectUnix() {
     rc = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
-    int err = errno;
-    if (err == EACCES || err == EPERM)
-      return Error(ErrorCode::kPermissionDenied, what + ": " + lowerCause(err));
-    return Error(ErrorCode::kUnavailable, what + ": " + lowerCause(err) + "; is berthd running?");
+    return connectError(what, errno);
   }
   return std::unique_ptr<Transport>(std::make_unique<detail::UnixTransport>(std::move(fd)));
 }
@@ -261,8 +261,7 @@ Result<std::unique_ptr<Transport>> Client::Impl::connectTcp() {
     }
   }
   ::freeaddrinfo(res);
-  if (fd < 0)
-    return Error(ErrorCode::kUnavailable, what + ": " + lowerCause(err) + "; is berthd running?");
+  if (fd < 0) return connectError(what, err);
   std::unique_ptr<Transport> t = detail::tlsTransport(ssl_ctx, fd);
   Status s = detail::tlsHandshake(*t, false, host);
   if (!s.ok()) return s.error().context(what);

@@ -33,6 +33,8 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using detail::describe;
 using detail::error_code;
+using detail::kHeaderLimit;
+using detail::kNoLimit;
 using detail::Transport;
 
 int httpStatus(ErrorCode code) {
@@ -61,10 +63,6 @@ namespace {
 // A request body the server may read and drop to keep a connection alive; past this it
 // closes the connection instead.
 constexpr size_t kDrainLimit = 1 << 20;
-constexpr std::uint32_t kHeaderLimit = 64 << 10;
-// Beast 1.74 compares a length with an empty optional limit as "over the limit", so
-// "no limit" must be the largest number rather than boost::none.
-constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 
 std::string lower(std::string_view s) {
   std::string out(s);

@@ -15,6 +15,8 @@
 #include <boost/asio/error.hpp>
 #include <boost/system/system_error.hpp>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +29,12 @@ namespace berth::api::detail {
 
 namespace net = boost::asio;
 using boost::system::error_code;
+
+// Limits for Beast's parsers, shared by the server and the client.
+constexpr std::uint32_t kHeaderLimit = 64 << 10;
+// Beast 1.74 compares a length with an empty optional limit as "over the limit", so
+// "no limit" must be the largest number rather than boost::none.
+constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 
 class Transport {
  public:

@@ -5,7 +5,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -63,16 +62,9 @@ Status addTree(struct archive* out, struct archive* disk, const std::string& hos
   archive_entry_free(entry);
   if (fd >= 0) ::close(fd);
   if (!s || !dir) return s;
-  DIR* d = ::opendir(host.c_str());
-  if (!d) return okStatus();
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  for (const auto& n : names)
+  auto names = sys::listDir(host);
+  if (!names) return okStatus();  // gone meanwhile: the entry itself is in
+  for (const auto& n : *names)
     BERTH_RETURN_IF_ERROR(addTree(out, disk, host + "/" + n, name + "/" + n));
   return okStatus();
 }
@@ -85,56 +77,65 @@ std::string baseName(const std::string& p) {
   return b.empty() ? "." : b;
 }
 
+// The file that ?path= names in a container's root; the root stays mounted (for a stopped
+// container) as long as this lives.
+class ContainerPath {
+ public:
+  static Result<std::unique_ptr<ContainerPath>> open(engine::Engine& e, const Request& req) {
+    std::unique_ptr<ContainerPath> p(new ContainerPath);
+    p->path = req.queryValue("path");
+    if (p->path.empty()) return invalidArgument("archive: query 'path' is required");
+    std::string rootfs = BERTH_TRY(e.rootfsFor(req.params.at("id"), &p->release_));
+    auto host = sys::secureJoin(rootfs, p->path);
+    if (host && ::lstat(host->c_str(), &p->st) == 0) p->host = *host;
+    return p;
+  }
+  ~ContainerPath() {
+    if (release_) release_();
+  }
+
+  std::string path;  // as asked
+  std::string host;  // on the host; empty when nothing is there
+  struct stat st {};
+
+ private:
+  ContainerPath() = default;
+  std::function<void()> release_;
+};
+
 }  // namespace
 
 void addArchiveRoutes(Router& r, engine::Engine& e) {
   r.add("GET", "/v1/containers/{id}/archive", [&e](Request& req, Response& res) {
-    std::string path = req.queryValue("path");
-    if (path.empty()) return res.error(invalidArgument("archive: query 'path' is required"));
-    std::function<void()> release;
-    auto rootfs = e.rootfsFor(req.params["id"], &release);
-    if (!rootfs) return res.error(rootfs.error());
-    auto host = sys::secureJoin(*rootfs, path);
-    struct stat st {};
-    if (!host || ::lstat(host->c_str(), &st) != 0) {
-      release();
-      return res.error(notFound("could not find the file " + quote(path) + " in container " +
+    auto p = ContainerPath::open(e, req);
+    if (!p) return res.error(p.error());
+    if ((*p)->host.empty())
+      return res.error(notFound("could not find the file " + quote((*p)->path) + " in container " +
                                 quote(req.params["id"])));
-    }
-    if (!res.beginStream(200, "application/x-tar")) {
-      release();
-      return;
-    }
+    if (!res.beginStream(200, "application/x-tar")) return;
     Writer w{&res};
     struct archive* out = archive_write_new();
     archive_write_set_format_pax_restricted(out);
     archive_write_open(out, &w, nullptr, writeCallback, nullptr);
     struct archive* disk = archive_read_disk_new();
     archive_read_disk_set_standard_lookup(disk);
-    Status s = addTree(out, disk, *host, baseName(path));
+    // The headers are out: an error can only cut the stream short.
+    (void)addTree(out, disk, (*p)->host, baseName((*p)->path));
     archive_write_close(out);
     archive_write_free(out);
     archive_read_free(disk);
-    release();
-    (void)s;  // the headers are out: an error can only cut the stream short
     res.end();
   });
   r.add("PUT", "/v1/containers/{id}/archive", [&e](Request& req, Response& res) {
-    std::string path = req.queryValue("path");
-    if (path.empty()) return res.error(invalidArgument("archive: query 'path' is required"));
-    std::function<void()> release;
-    auto rootfs = e.rootfsFor(req.params["id"], &release);
-    if (!rootfs) return res.error(rootfs.error());
-    auto host = sys::secureJoin(*rootfs, path);
+    auto p = ContainerPath::open(e, req);
+    if (!p) return res.error(p.error());
+    // A link to a directory counts as the directory, as docker follows it.
     struct stat st {};
-    if (!host || ::stat(host->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      release();
+    if ((*p)->host.empty() || ::stat((*p)->host.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
       return res.error(
-          notFound("archive: " + quote(path) + " is not a directory in the container"));
-    }
+          notFound("archive: " + quote((*p)->path) + " is not a directory in the container"));
     auto applied = image::applyLayer([&req](char* buf, size_t n) { return req.readSome(buf, n); },
-                                     *host, image::Whiteouts::kApply);
-    release();
+                                     (*p)->host, image::Whiteouts::kApply);
     if (!applied) return res.error(invalidArgument(applied.error().message()));
     res.send(200, "text/plain", "");
   });

@@ -389,15 +389,8 @@ class Builder {
     run.env = env;
     run.host_network = true;  // builds reach the network the host has
     run.rootfs = rootfs;
-    auto read_rootfs = [&](const std::string& path) -> std::optional<std::string> {
-      auto host = sys::secureJoin(rootfs, path);
-      if (!host) return std::nullopt;
-      auto text = sys::readFile(*host);
-      if (!text) return std::nullopt;
-      return *text;
-    };
     json image_config = {{"config", st.config}};
-    json spec = BERTH_TRY(containerSpec(image_config, run, read_rootfs));
+    json spec = BERTH_TRY(containerSpec(image_config, run, rootfsReader(rootfs)));
     BERTH_RETURN_IF_ERROR(sys::writeFileAtomic(dir + "/config.json", spec.dump(2)));
     runtime::RunOptions ropts;
     ropts.create.id = run.id;

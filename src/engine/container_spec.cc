@@ -4,6 +4,7 @@
 
 #include "common/strings.h"
 #include "runtime/default_spec.h"
+#include "sys/fs.h"
 
 namespace berth::engine {
 
@@ -27,6 +28,16 @@ uint32_t field(const std::vector<std::string>& f, size_t i) {
 }
 
 }  // namespace
+
+RootfsReader rootfsReader(const std::string& rootfs) {
+  return [rootfs](const std::string& path) -> std::optional<std::string> {
+    auto host = sys::secureJoin(rootfs, path);
+    if (!host) return std::nullopt;
+    auto text = sys::readFile(*host);
+    if (!text) return std::nullopt;
+    return *text;
+  };
+}
 
 Result<std::pair<uint32_t, uint32_t>> resolveUser(const std::string& user,
                                                   const RootfsReader& read) {

@@ -27,6 +27,8 @@ struct RunSpec {
 
 // Reads a file of the container's root ("/etc/passwd"); nullopt when it does not exist.
 using RootfsReader = std::function<std::optional<std::string>(const std::string& path)>;
+// The reader of a mounted root on the host: paths resolve inside it (links cannot lead out).
+RootfsReader rootfsReader(const std::string& rootfs);
 
 // "uid", "uid:gid", "name", "name:group" → numeric ids, as docker resolves them, looking
 // names up in the root's /etc/passwd and /etc/group.

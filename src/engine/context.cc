@@ -1,6 +1,5 @@
 #include "engine/context.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <glob.h>
@@ -44,20 +43,6 @@ bool matches(const std::string& pattern, const std::string& path) {
     }
   }
   return false;
-}
-
-// The names in a directory, sorted, without "." and "..".
-Result<std::vector<std::string>> listNames(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return errnoError("list " + quote(dir), errno);
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 // Streams a file through sha256: context files can be large; they are not read whole.
@@ -184,7 +169,7 @@ Status copyTree(const std::string& src, const std::string& dst, const CopyOwner&
   if (S_ISDIR(st.st_mode)) {
     if (::mkdir(dst.c_str(), st.st_mode & 07777) != 0 && errno != EEXIST)
       return errnoError("copy: create directory " + quote(dst), errno);
-    for (const auto& n : BERTH_TRY(listNames(src))) {
+    for (const auto& n : BERTH_TRY(sys::listDir(src))) {
       BERTH_RETURN_IF_ERROR(copyTree(src + "/" + n, dst + "/" + n, owner, ignore,
                                      rel_base.empty() ? n : rel_base + "/" + n));
     }
@@ -227,7 +212,7 @@ Status hashTree(const std::string& path, const std::string& rel, const IgnoreRul
   }
   *out += "\n";
   if (!S_ISDIR(st.st_mode)) return okStatus();
-  for (const auto& n : BERTH_TRY(listNames(path))) {
+  for (const auto& n : BERTH_TRY(sys::listDir(path))) {
     BERTH_RETURN_IF_ERROR(hashTree(path + "/" + n, rel.empty() ? n : rel + "/" + n, ignore, out));
   }
   return okStatus();

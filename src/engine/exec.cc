@@ -188,14 +188,7 @@ Result<sys::Fd> Engine::execStart(const std::string& exec_id, bool detach) {
   proc["env"] = env;
   if (!x->config.workdir.empty()) proc["cwd"] = x->config.workdir;
   if (!x->config.user.empty()) {
-    auto read_rootfs = [&](const std::string& path) -> std::optional<std::string> {
-      auto host = sys::secureJoin(rootfs, path);
-      if (!host) return std::nullopt;
-      auto text = sys::readFile(*host);
-      if (!text) return std::nullopt;
-      return *text;
-    };
-    auto [uid, gid] = BERTH_TRY(resolveUser(x->config.user, read_rootfs));
+    auto [uid, gid] = BERTH_TRY(resolveUser(x->config.user, rootfsReader(rootfs)));
     proc["user"] = {{"uid", uid}, {"gid", gid}};
   }
   proc["terminal"] = x->config.tty;

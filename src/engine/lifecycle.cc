@@ -352,15 +352,8 @@ Status Engine::startLocked(Entry& e) {
   run.tty = c.config.tty;
   run.host_network = c.config.network_mode == "host";
   run.rootfs = rootfs;
-  auto read_rootfs = [&](const std::string& path) -> std::optional<std::string> {
-    auto host = sys::secureJoin(rootfs, path);
-    if (!host) return std::nullopt;
-    auto text = sys::readFile(*host);
-    if (!text) return std::nullopt;
-    return *text;
-  };
   lap("root mounted");
-  auto spec = containerSpec(image->config, run, read_rootfs);
+  auto spec = containerSpec(image->config, run, rootfsReader(rootfs));
   if (!spec) return fail(spec.error());
   auto mounts = resolveMounts(e, rootfs);
   if (!mounts) return fail(mounts.error());
@@ -376,8 +369,6 @@ Status Engine::startLocked(Entry& e) {
     if (auto w = sys::writeFileAtomic(paths.hostname, run.hostname + "\n"); !w)
       return fail(w.error());
   }
-  if (!c.config.stop_signal.empty())
-    (*spec)["annotations"]["org.berth.stop-signal"] = c.config.stop_signal;
   if (auto a = applyConfig(*spec, c.config, *mounts, paths); !a) return fail(a.error());
   if (auto w = sys::writeFileAtomic(dir + "/config.json", spec->dump()); !w) return fail(w.error());
   for (const char* f : {monitor::kExitFile, monitor::kInitPid, monitor::kRuntimeLog})

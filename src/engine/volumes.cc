@@ -1,7 +1,6 @@
 // Named volumes: directories under <root>/volumes/<name>/_data, recorded in engine.db, and
 // the mounts of a container resolved to host paths.
 
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include "common/strings.h"
@@ -23,22 +22,6 @@ nlohmann::json toJson(const Volume& v) {
           {"anonymous", v.anonymous},
           {"filled", v.filled}};
 }
-
-namespace {
-
-std::vector<std::string> entries(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  ::closedir(d);
-  return out;
-}
-
-}  // namespace
 
 Result<Volume> Engine::volumeCreate(const std::string& name,
                                     const std::map<std::string, std::string>& labels,
@@ -158,8 +141,8 @@ Result<std::vector<ResolvedMount>> Engine::resolveMounts(Entry& e, const std::st
         auto src = sys::secureJoin(rootfs, m.target);
         struct stat st {};
         if (src && ::stat(src->c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
-            entries(v.mountpoint).empty()) {
-          for (const auto& name : entries(*src))
+            sys::listDir(v.mountpoint).value_or({}).empty()) {
+          for (const auto& name : sys::listDir(*src).value_or({}))
             BERTH_RETURN_IF_ERROR(
                 copyTree(*src + "/" + name, v.mountpoint + "/" + name, CopyOwner{}, nullptr, *src));
           ::chmod(v.mountpoint.c_str(), st.st_mode & 07777);

@@ -1,5 +1,6 @@
 #include "sys/fs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -101,6 +102,19 @@ bool exists(const std::string& path) {
 bool isDirectory(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Result<std::vector<std::string>> listDir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return errnoError("list " + quote(dir), errno);
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 Status removeAll(const std::string& path) {

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -19,6 +20,8 @@ Status mkdirAll(const std::string& path, mode_t mode = 0755);
 Status touch(const std::string& path);
 bool exists(const std::string& path);
 bool isDirectory(const std::string& path);
+// The names in a directory, sorted, without "." and ".."; a missing directory is kNotFound.
+Result<std::vector<std::string>> listDir(const std::string& dir);
 // Removes a directory tree (not crossing mount points is the caller's business).
 Status removeAll(const std::string& path);
 

@@ -27,16 +27,7 @@ class Build : public RootTest {
     std::ofstream(path("ctx/" + rel)) << text;
   }
   CmdResult berth(const std::vector<std::string>& args) {
-    // Containers run through a berthd on the same root (started on first use).
-    if (!args.empty() && args[0] == "run") {
-      if (!daemon_) daemon_ = std::make_unique<Daemon>(path("berth"));
-      std::vector<std::string> run = {"run", "--rm"};
-      run.insert(run.end(), args.begin() + 1, args.end());
-      return daemon_->berth(run, 300);
-    }
-    std::vector<std::string> argv = {BERTH_CLI, "--root", path("berth")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return runCmd(argv, "", 300);
+    return berthOnRoot(path("berth"), daemon_, args, 300);
   }
   static int count(const std::string& text, const std::string& what) {
     int n = 0;

@@ -102,6 +102,19 @@ CmdResult Daemon::curl(const std::string& method, const std::string& p,
   return r;
 }
 
+CmdResult berthOnRoot(const std::string& root, std::unique_ptr<Daemon>& daemon,
+                      const std::vector<std::string>& args, int timeout_sec) {
+  if (!args.empty() && args[0] == "run") {
+    if (!daemon) daemon = std::make_unique<Daemon>(root);
+    std::vector<std::string> run = {"run", "--rm"};
+    run.insert(run.end(), args.begin() + 1, args.end());
+    return daemon->berth(run, timeout_sec);
+  }
+  std::vector<std::string> argv = {BERTH_CLI, "--root", root};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return runCmd(argv, "", timeout_sec);
+}
+
 nlohmann::json Daemon::inspect(const std::string& name) const {
   auto r = curl("GET", "/v1/containers/" + name);
   if (r.code != 200) return nlohmann::json();

@@ -44,6 +44,11 @@ class Daemon {
   pid_t pid_ = -1;
 };
 
+// `berth --root ROOT …` for the image and build suites, whose containers run through a
+// berthd on the same root, started on first use: `run` is sent there as `run --rm`.
+CmdResult berthOnRoot(const std::string& root, std::unique_ptr<Daemon>& daemon,
+                      const std::vector<std::string>& args, int timeout_sec);
+
 // Polls `pred` every 50 ms for at most `seconds`.
 bool eventually(const std::function<bool()>& pred, double seconds = 20);
 

@@ -70,6 +70,8 @@ std::string urlEncode(std::string_view s) {
   return out;
 }
 
+std::string containerPath(const std::string& ref) { return "/v1/containers/" + urlEncode(ref); }
+
 Api::Api(std::string address) : address_(std::move(address)), client_(address_) {}
 
 Result<api::ClientResponse> Api::call(const std::string& method, const std::string& target,

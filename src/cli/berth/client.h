@@ -30,6 +30,8 @@ Error httpError(int status, const std::string& message);
 
 // Percent-encodes a path segment or a query value.
 std::string urlEncode(std::string_view s);
+// "/v1/containers/<ref>", the API path of a container.
+std::string containerPath(const std::string& ref);
 
 class Api {
  public:

@@ -19,14 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string containerPath(const std::string& id) { return "/v1/containers/" + urlEncode(id); }
-
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 struct LogFlags {
   bool follow = false, timestamps = false;
   std::string tail, since, until;
@@ -48,15 +40,7 @@ Status logs(Context& ctx, const LogFlags& f) {
       return invalidArgument("invalid --tail " + quote(f.tail) + ": a number of lines or all");
     q += "&tail=" + urlEncode(f.tail);
   }
-  int64_t now = nowNs();
-  for (auto [flag, value] : {std::pair{"since", &f.since}, std::pair{"until", &f.until}}) {
-    if (value->empty()) continue;
-    auto t = parseTimeFlag(*value, now);
-    if (!t)
-      return invalidArgument("invalid --" + std::string(flag) + " " + quote(*value) + ": " +
-                             t.error().message());
-    q += "&" + std::string(flag) + "=" + *t;
-  }
+  q += BERTH_TRY(timeRangeQuery(f.since, f.until));
   // Without a terminal the log comes in frames; with one, raw.
   auto info = BERTH_TRY(ctx.api().json("GET", containerPath(f.container)));
   bool tty = info.value("config", json::object()).value("tty", false);

@@ -16,14 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string containerPath(const std::string& id) { return "/v1/containers/" + urlEncode(id); }
-
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Runs `op` for each name; prints the name when it succeeds, reports each failure and
 // carries on (exit 1 if any failed), as docker's multi-container verbs do.
 void forEach(Context& ctx, const std::vector<std::string>& names,

@@ -23,8 +23,6 @@ namespace berth::cli {
 
 namespace {
 
-std::string containerPath(const std::string& id) { return "/v1/containers/" + urlEncode(id); }
-
 ChunkSource chunksOf(api::ClientStream& stream) {
   return [&stream](std::string& out) { return stream.next(out); };
 }

@@ -1,5 +1,7 @@
 #include "cli/berth/format.h"
 
+#include <chrono>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -138,6 +140,12 @@ std::string humanDuration(int64_t ns) {
   if (hours < 24 * 30 * 2) return plural(hours / 24 / 7, "week");
   if (hours < 24 * 365 * 2) return plural(hours / 24 / 30, "month");
   return plural(seconds / 3600 / 24 / 365, "year");
+}
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string timeAgo(int64_t then_ns, int64_t now_ns) {

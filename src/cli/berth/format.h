@@ -30,6 +30,8 @@ class Table {
 // "About an hour", "3 days", "2 weeks", "4 months", "2 years".
 std::string humanDuration(int64_t ns);
 // "5 seconds ago" for a time in the past (ns since the epoch); "N/A" for 0.
+// The wall clock in ns since the epoch.
+int64_t nowNs();
 std::string timeAgo(int64_t then_ns, int64_t now_ns);
 // Binary units with 4 significant digits, as docker stats prints memory: "2.613MiB".
 std::string binarySize(double bytes);

@@ -7,7 +7,7 @@
 #include "cli/berth/verbs.h"
 #include "common/progress.h"
 #include "common/strings.h"
-#include "engine/local_run.h"
+#include "engine/image_users.h"
 #include "image/snapshots.h"
 
 namespace berth::cli {

@@ -20,8 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string containerPath(const std::string& id) { return "/v1/containers/" + urlEncode(id); }
-
 void resize(Api& api, const std::string& path) {
   auto size = windowSize(0);
   if (!size) size = windowSize(1);

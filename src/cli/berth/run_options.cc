@@ -8,6 +8,7 @@
 #include <limits>
 #include <regex>
 
+#include "cli/berth/format.h"
 #include "common/signals.h"
 #include "common/strings.h"
 
@@ -568,6 +569,24 @@ Result<std::string> parseTimeFlag(std::string_view text, int64_t now_ns) {
   if (!d)
     return invalidArgument("expected a time (unix seconds or RFC 3339) or a duration such as 10m");
   return seconds(now_ns - *d);
+}
+
+}  // namespace berth::cli
+
+namespace berth::cli {
+
+Result<std::string> timeRangeQuery(const std::string& since, const std::string& until) {
+  std::string q;
+  int64_t now = nowNs();
+  for (auto [flag, value] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
+    if (value->empty()) continue;
+    auto t = parseTimeFlag(*value, now);
+    if (!t)
+      return invalidArgument("invalid --" + std::string(flag) + " " + quote(*value) + ": " +
+                             t.error().message());
+    q += "&" + std::string(flag) + "=" + *t;
+  }
+  return q;
 }
 
 }  // namespace berth::cli

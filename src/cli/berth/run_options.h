@@ -81,5 +81,8 @@ namespace berth::cli {
 // RFC 3339 time ("2024-05-01T10:00:00Z", "…+02:00", fractions allowed) or a duration
 // before `now_ns` ("10m"). Returns unix seconds as the API takes them ("1700000000.5").
 Result<std::string> parseTimeFlag(std::string_view text, int64_t now_ns);
+// "&since=…&until=…" for whichever of the two flags is set (relative to now), or an error
+// that names the bad one.
+Result<std::string> timeRangeQuery(const std::string& since, const std::string& until);
 
 }  // namespace berth::cli

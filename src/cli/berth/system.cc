@@ -73,17 +73,7 @@ struct EventFlags {
 
 Status events(Context& ctx, const EventFlags& f) {
   std::string q;
-  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-  for (auto [flag, value] : {std::pair{"since", &f.since}, std::pair{"until", &f.until}}) {
-    if (value->empty()) continue;
-    auto t = parseTimeFlag(*value, now);
-    if (!t)
-      return invalidArgument("invalid --" + std::string(flag) + " " + quote(*value) + ": " +
-                             t.error().message());
-    q += "&" + std::string(flag) + "=" + *t;
-  }
+  q += BERTH_TRY(timeRangeQuery(f.since, f.until));
   for (const auto& filter : f.filters) {
     if (filter.find('=') == std::string::npos)
       return invalidArgument("invalid --filter " + quote(filter) + ": use KEY=VALUE");
