@@ -44,22 +44,14 @@ std::optional<int> bridge(int client, int monitor_fd, bool tty, bool want_stdin,
       ssize_t r = ::read(monitor_fd, buf, sizeof buf);
       if (r <= 0) break;
       frames.append(buf, static_cast<size_t>(r));
-      while (frames.size() >= monitor::kFrameHeader) {
-        auto* h = reinterpret_cast<const unsigned char*>(frames.data());
-        size_t size = (size_t{h[4]} << 24) | (size_t{h[5]} << 16) | (size_t{h[6]} << 8) | h[7];
-        if (frames.size() < monitor::kFrameHeader + size) break;
-        uint8_t type = h[0];
-        const char* payload = frames.data() + monitor::kFrameHeader;
-        if (type == monitor::kExit && size == 4) {
-          auto* q = reinterpret_cast<const unsigned char*>(payload);
-          exit_code = static_cast<int>((q[0] << 24) | (q[1] << 16) | (q[2] << 8) | q[3]);
-        } else if (client_out && ((type == monitor::kStdout && want_stdout) ||
-                                  (type == monitor::kStderr && want_stderr))) {
-          bool ok = tty ? sendAll(client, payload, size)
-                        : sendAll(client, frames.data(), monitor::kFrameHeader + size);
-          if (!ok) client_out = false;
+      while (auto f = engine::takeFrame(frames)) {
+        if (auto code = engine::exitCodeIn(*f)) {
+          exit_code = code;
+        } else if (client_out && ((f->type == monitor::kStdout && want_stdout) ||
+                                  (f->type == monitor::kStderr && want_stderr))) {
+          std::string out = tty ? f->payload : engine::encodeFrame(f->type, f->payload);
+          if (!sendAll(client, out.data(), out.size())) client_out = false;
         }
-        frames.erase(0, monitor::kFrameHeader + size);
       }
       if (exit_code) break;
       if (!client_out && !client_in) break;

@@ -25,34 +25,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string rfc3339(int64_t ns) {
-  time_t secs = static_cast<time_t>(ns / 1000000000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[96];
-  std::snprintf(out, sizeof out, "%s.%09lldZ", buf, static_cast<long long>(ns % 1000000000));
-  return out;
-}
-
-// "3 seconds", "About a minute", "2 hours", as docker words durations.
-std::string humanDuration(int64_t ns) {
-  int64_t s = ns / 1000000000;
-  if (s < 1) return "Less than a second";
-  if (s == 1) return "1 second";
-  if (s < 60) return std::to_string(s) + " seconds";
-  int64_t m = s / 60;
-  if (m == 1) return "About a minute";
-  if (m < 60) return std::to_string(m) + " minutes";
-  int64_t h = (s + 1800) / 3600;
-  if (h == 1) return "About an hour";
-  if (h < 48) return std::to_string(h) + " hours";
-  if (h < 24 * 7 * 2) return std::to_string(h / 24) + " days";
-  if (h < 24 * 30 * 2) return std::to_string(h / 24 / 7) + " weeks";
-  return std::to_string(h / 24 / 30) + " months";
-}
-
 std::string statusText(const Container& c) {
   const auto& s = c.state;
   int64_t now = engine::nowNs();
@@ -128,7 +100,7 @@ json inspectJson(Engine& e, const Container& c) {
           {"image", c.config.image},
           {"image_id", c.image_id},
           {"created_ns", c.created_ns},
-          {"created", rfc3339(c.created_ns)},
+          {"created", log::rfc3339(c.created_ns)},
           {"config", engine::toJson(c.config)},
           {"state", state},
           {"rootfs", e.options().root + "/containers/" + c.id + "/rootfs"},
@@ -402,17 +374,11 @@ void addContainers(Router& r, Engine& e) {
           BERTH_RETURN_IF_ERROR(
               res.beginStream(200, tty ? "application/vnd.docker.raw-stream"
                                        : "application/vnd.docker.multiplexed-stream"));
-          std::string chunk;
           auto sink = [&](int stream, std::string_view data, int64_t t) {
-            std::string payload = timestamps ? rfc3339(t) + " " : "";
+            std::string payload = timestamps ? log::rfc3339(t) + " " : "";
             payload.append(data);
             if (tty) return res.write(payload).ok();
-            unsigned char head[8] = {static_cast<unsigned char>(stream), 0, 0, 0};
-            uint32_t n = static_cast<uint32_t>(payload.size());
-            for (int i = 0; i < 4; ++i) head[4 + i] = static_cast<unsigned char>(n >> (24 - 8 * i));
-            chunk.assign(reinterpret_cast<char*>(head), 8);
-            chunk += payload;
-            return res.write(chunk).ok();
+            return res.write(engine::encodeFrame(static_cast<uint8_t>(stream), payload)).ok();
           };
           BERTH_RETURN_IF_ERROR(e.logs(c.id, q, sink, [&res] { return res.peerClosed(); }));
           res.end();

@@ -3,6 +3,7 @@
 // containerd) pass --log FILE --log-format json and read {"level","msg","time"} lines from
 // it; without --log, messages go to stderr. Not thread-safe: configure once at start-up.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -20,7 +21,8 @@ inline void debug(std::string_view msg) { write(Level::kDebug, msg); }
 // True when messages go to a file rather than stderr.
 bool toFile();
 
-// RFC 3339 UTC time with nanoseconds, as runc writes it.
+// RFC 3339 UTC time with nanoseconds, as runc writes it: now, or `unix_ns`.
 std::string nowRfc3339();
+std::string rfc3339(int64_t unix_ns);
 
 }  // namespace berth::log

@@ -47,4 +47,22 @@ std::optional<long long> parseInt(std::string_view s) {
 
 std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
+std::string humanDuration(int64_t ns) {
+  int64_t seconds = ns / 1000000000;
+  auto plural = [](int64_t n, const char* unit) { return std::to_string(n) + " " + unit + "s"; };
+  if (seconds < 1) return "Less than a second";
+  if (seconds == 1) return "1 second";
+  if (seconds < 60) return plural(seconds, "second");
+  int64_t minutes = seconds / 60;
+  if (minutes == 1) return "About a minute";
+  if (minutes < 60) return plural(minutes, "minute");
+  int64_t hours = (ns + 1800LL * 1000000000) / (3600LL * 1000000000);  // rounded
+  if (hours == 1) return "About an hour";
+  if (hours < 48) return plural(hours, "hour");
+  if (hours < 24 * 7 * 2) return plural(hours / 24, "day");
+  if (hours < 24 * 30 * 2) return plural(hours / 24 / 7, "week");
+  if (hours < 24 * 365 * 2) return plural(hours / 24 / 30, "month");
+  return plural(seconds / 3600 / 24 / 365, "year");
+}
+
 }  // namespace berth

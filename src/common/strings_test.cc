@@ -5,6 +5,21 @@
 namespace berth {
 namespace {
 
+TEST(Strings, HumanDurationsAsDockerWordsThem) {
+  constexpr int64_t kSecond = 1000000000;
+  EXPECT_EQ(humanDuration(0), "Less than a second");
+  EXPECT_EQ(humanDuration(kSecond), "1 second");
+  EXPECT_EQ(humanDuration(5 * kSecond), "5 seconds");
+  EXPECT_EQ(humanDuration(60 * kSecond), "About a minute");
+  EXPECT_EQ(humanDuration(5 * 60 * kSecond), "5 minutes");
+  EXPECT_EQ(humanDuration(3600 * kSecond), "About an hour");
+  EXPECT_EQ(humanDuration(3 * 3600 * kSecond), "3 hours");
+  EXPECT_EQ(humanDuration(3 * 86400 * kSecond), "3 days");
+  EXPECT_EQ(humanDuration(20 * 86400 * kSecond), "2 weeks");
+  EXPECT_EQ(humanDuration(90 * 86400 * kSecond), "3 months");
+  EXPECT_EQ(humanDuration(800 * 86400 * kSecond), "2 years");
+}
+
 TEST(Strings, SplitKeepsEmptyFields) {
   EXPECT_EQ(split("a::b", ':'), (std::vector<std::string>{"a", "", "b"}));
   EXPECT_EQ(split("", ','), (std::vector<std::string>{""}));

@@ -32,8 +32,7 @@ struct Engine::Exec {
   std::string id;
   std::string container_id;
   ExecConfig config;
-  std::string dir;  // the exec's monitor directory
-  pid_t monitor_pid = 0;
+  std::string dir;  // <exec_root>/exec/<id>: process.json, console.sock (while it runs)
   pid_t pid = 0;
   bool started = false;
   std::optional<int> exit_code;

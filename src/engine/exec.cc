@@ -98,26 +98,20 @@ void pump(sys::Fd conn, sys::Fd out, sys::Fd err, sys::Fd in, bool tty, pid_t ch
         if (!tty) in.reset();
       } else {
         inbuf.append(buf, static_cast<size_t>(r));
-        while (inbuf.size() >= monitor::kFrameHeader) {
-          auto* h = reinterpret_cast<const unsigned char*>(inbuf.data());
-          size_t size = (size_t{h[4]} << 24) | (size_t{h[5]} << 16) | (size_t{h[6]} << 8) | h[7];
-          if (inbuf.size() < monitor::kFrameHeader + size) break;
-          const char* payload = inbuf.data() + monitor::kFrameHeader;
-          if (h[0] == monitor::kStdin && in.valid()) {
-            writeAll(in.get(), payload, size);
-          } else if (h[0] == monitor::kCloseStdin) {
+        while (auto f = takeFrame(inbuf)) {
+          if (f->type == monitor::kStdin && in.valid()) {
+            writeAll(in.get(), f->payload.data(), f->payload.size());
+          } else if (f->type == monitor::kCloseStdin) {
             if (tty && in.valid())
               writeAll(in.get(), "\x04", 1);
             else
               in.reset();
-          } else if (h[0] == monitor::kResize && size == 4 && tty && out.valid()) {
-            auto* s = reinterpret_cast<const unsigned char*>(payload);
+          } else if (auto size = sizeIn(*f); size && tty && out.valid()) {
             winsize ws{};
-            ws.ws_row = static_cast<unsigned short>((s[0] << 8) | s[1]);
-            ws.ws_col = static_cast<unsigned short>((s[2] << 8) | s[3]);
+            ws.ws_row = static_cast<unsigned short>(size->first);
+            ws.ws_col = static_cast<unsigned short>(size->second);
             ::ioctl(out.get(), TIOCSWINSZ, &ws);
           }
-          inbuf.erase(0, monitor::kFrameHeader + size);
         }
       }
     }
@@ -127,11 +121,7 @@ void pump(sys::Fd conn, sys::Fd out, sys::Fd err, sys::Fd in, bool tty, pid_t ch
   }
   int code = sys::exitCodeOf(status);
   on_exit(code);
-  if (conn_open) {
-    std::string payload(4, '\0');
-    for (int i = 0; i < 4; ++i) payload[i] = static_cast<char>(code >> (24 - 8 * i));
-    (void)writeFrame(conn.get(), monitor::kExit, payload);
-  }
+  if (conn_open) (void)writeFrame(conn.get(), monitor::kExit, exitPayload(code));
 }
 
 }  // namespace

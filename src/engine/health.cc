@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "engine/entry.h"
+#include "engine/monitor_client.h"
 #include "engine/timers.h"
 #include "monitor/protocol.h"
 
@@ -25,18 +26,9 @@ std::optional<int> collect(int fd, int64_t timeout_ms, std::string& output) {
   std::string buf;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
-    while (buf.size() >= monitor::kFrameHeader) {
-      auto* h = reinterpret_cast<const unsigned char*>(buf.data());
-      size_t size = (size_t{h[4]} << 24) | (size_t{h[5]} << 16) | (size_t{h[6]} << 8) | h[7];
-      if (buf.size() < monitor::kFrameHeader + size) break;
-      uint8_t type = h[0];
-      std::string payload = buf.substr(monitor::kFrameHeader, size);
-      buf.erase(0, monitor::kFrameHeader + size);
-      if (type == monitor::kExit && size == 4) {
-        auto* p = reinterpret_cast<const unsigned char*>(payload.data());
-        return static_cast<int>((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]);
-      }
-      if (output.size() < kMaxOutput) output += payload.substr(0, kMaxOutput - output.size());
+    while (auto f = takeFrame(buf)) {
+      if (auto code = exitCodeIn(*f)) return code;
+      if (output.size() < kMaxOutput) output += f->payload.substr(0, kMaxOutput - output.size());
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                     deadline - std::chrono::steady_clock::now())

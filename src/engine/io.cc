@@ -55,12 +55,7 @@ Status Engine::resize(const std::string& ref, int rows, int cols) {
     dir = dirOf(e->c.id);
   }
   auto fd = BERTH_TRY(connectMonitor(dir));
-  std::string size(4, '\0');
-  size[0] = static_cast<char>(rows >> 8);
-  size[1] = static_cast<char>(rows);
-  size[2] = static_cast<char>(cols >> 8);
-  size[3] = static_cast<char>(cols);
-  return writeFrame(fd.get(), monitor::kResize, size);
+  return writeFrame(fd.get(), monitor::kResize, resizePayload(rows, cols));
 }
 
 namespace {

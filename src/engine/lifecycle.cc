@@ -224,7 +224,12 @@ void Engine::publish(const Container& c, const std::string& action,
 Result<std::string> Engine::create(ContainerConfig config) {
   BERTH_RETURN_IF_ERROR(validate(config));
   ResolvedImage image = BERTH_TRY(images_->resolve(config.image));
+  // The image's defaults are settled here, once: start and stop read only the config.
   if (!config.healthcheck) config.healthcheck = imageHealthcheck(image.config);
+  const nlohmann::json* cfg = image.config.contains("config") ? &image.config["config"] : nullptr;
+  if (config.stop_signal.empty() && cfg && cfg->is_object() && cfg->contains("StopSignal") &&
+      (*cfg)["StopSignal"].is_string())
+    config.stop_signal = (*cfg)["StopSignal"].get<std::string>();
   Container c;
   c.id = newHexId();
   c.name = config.name.empty() ? generatedName(c.id) : config.name;
@@ -538,13 +543,7 @@ Result<bool> Engine::stop(const std::string& ref, std::optional<int> timeout_s) 
       timeout = *timeout_s;
     else if (c.config.stop_timeout >= 0)
       timeout = c.config.stop_timeout;
-    std::string name = c.config.stop_signal;
-    if (name.empty()) {
-      auto img = images_->byId(c.image_id);
-      if (img)
-        name = img->config.value("config", nlohmann::json::object())
-                   .value("StopSignal", std::string());
-    }
+    const std::string& name = c.config.stop_signal;
     if (!name.empty()) sig = parseSignal(name).value_or(SIGTERM);
     auto rs = runtimeStore(opts_);
     if (c.state.status == RunState::kPaused) (void)runtime::resume(rs, c.id);
@@ -683,6 +682,8 @@ Status Engine::removeLocked(std::shared_ptr<Entry> e, bool remove_volumes) {
       std::lock_guard names(mu_);
       by_id_.erase(c.id);
       names_.erase(c.name);
+      // Exec records live as long as their container, for `exec inspect` after the fact.
+      std::erase_if(execs_, [&](const auto& x) { return x.second->container_id == c.id; });
       if (remove_volumes) {
         for (const auto& m : c.config.mounts) {
           auto v = volumes_.find(m.source);

@@ -125,15 +125,37 @@ Result<sys::Fd> connectMonitor(const std::string& dir) {
   return s;
 }
 
-Status writeFrame(int fd, uint8_t type, std::string_view data) {
-  unsigned char head[monitor::kFrameHeader] = {type, 0, 0, 0};
-  uint32_t n = static_cast<uint32_t>(data.size());
-  head[4] = static_cast<unsigned char>(n >> 24);
-  head[5] = static_cast<unsigned char>(n >> 16);
-  head[6] = static_cast<unsigned char>(n >> 8);
-  head[7] = static_cast<unsigned char>(n);
-  std::string frame(reinterpret_cast<char*>(head), sizeof head);
-  frame.append(data);
+namespace {
+
+void putBigEndian(std::string& out, uint32_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+uint32_t bigEndian(std::string_view s) {
+  uint32_t v = 0;
+  for (unsigned char c : s) v = (v << 8) | c;
+  return v;
+}
+
+}  // namespace
+
+std::string encodeFrame(uint8_t type, std::string_view payload) {
+  std::string frame{static_cast<char>(type), 0, 0, 0};
+  putBigEndian(frame, static_cast<uint32_t>(payload.size()), 4);
+  frame.append(payload);
+  return frame;
+}
+
+std::optional<Frame> takeFrame(std::string& buf) {
+  if (buf.size() < monitor::kFrameHeader) return std::nullopt;
+  size_t size = bigEndian(std::string_view(buf).substr(4, 4));
+  if (buf.size() < monitor::kFrameHeader + size) return std::nullopt;
+  Frame f{static_cast<uint8_t>(buf[0]), buf.substr(monitor::kFrameHeader, size)};
+  buf.erase(0, monitor::kFrameHeader + size);
+  return f;
+}
+
+Status writeFrame(int fd, uint8_t type, std::string_view payload) {
+  std::string frame = encodeFrame(type, payload);
   size_t off = 0;
   while (off < frame.size()) {
     ssize_t w = ::send(fd, frame.data() + off, frame.size() - off, MSG_NOSIGNAL);
@@ -142,6 +164,31 @@ Status writeFrame(int fd, uint8_t type, std::string_view data) {
     off += static_cast<size_t>(w);
   }
   return okStatus();
+}
+
+std::string exitPayload(int code) {
+  std::string out;
+  putBigEndian(out, static_cast<uint32_t>(code), 4);
+  return out;
+}
+
+std::optional<int> exitCodeIn(const Frame& f) {
+  if (f.type != monitor::kExit || f.payload.size() != 4) return std::nullopt;
+  return static_cast<int>(bigEndian(f.payload));
+}
+
+std::string resizePayload(int rows, int cols) {
+  std::string out;
+  putBigEndian(out, static_cast<uint32_t>(rows), 2);
+  putBigEndian(out, static_cast<uint32_t>(cols), 2);
+  return out;
+}
+
+std::optional<std::pair<int, int>> sizeIn(const Frame& f) {
+  if (f.type != monitor::kResize || f.payload.size() != 4) return std::nullopt;
+  std::string_view p = f.payload;
+  return std::make_pair(static_cast<int>(bigEndian(p.substr(0, 2))),
+                        static_cast<int>(bigEndian(p.substr(2, 2))));
 }
 
 std::optional<MonitorExit> readExitFile(const std::string& dir) {

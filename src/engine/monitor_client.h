@@ -43,8 +43,21 @@ Result<MonitorStarted> launchMonitor(const MonitorLaunch& l);
 // Connects to the monitor's attach socket in `dir` (works for paths longer than a
 // sockaddr_un can hold).
 Result<sys::Fd> connectMonitor(const std::string& dir);
-// One frame in docker's stream format.
-Status writeFrame(int fd, uint8_t type, std::string_view data);
+// Frames in docker's stream format, as the monitor speaks them (protocol.h).
+struct Frame {
+  uint8_t type = 0;
+  std::string payload;
+};
+std::string encodeFrame(uint8_t type, std::string_view payload);
+// Takes the first complete frame off the front of `buf`; nullopt until one is complete.
+std::optional<Frame> takeFrame(std::string& buf);
+// Writes one frame, whole.
+Status writeFrame(int fd, uint8_t type, std::string_view payload);
+// The payloads of exit (code) and resize (rows, cols) frames.
+std::string exitPayload(int code);
+std::optional<int> exitCodeIn(const Frame& f);
+std::string resizePayload(int rows, int cols);
+std::optional<std::pair<int, int>> sizeIn(const Frame& f);
 
 struct MonitorExit {
   int exit_code = 0;

@@ -26,9 +26,6 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// docker's units.HumanDuration: "Less than a second", "1 second", "5 minutes",
-// "About an hour", "3 days", "2 weeks", "4 months", "2 years".
-std::string humanDuration(int64_t ns);
 // "5 seconds ago" for a time in the past (ns since the epoch); "N/A" for 0.
 // The wall clock in ns since the epoch.
 int64_t nowNs();
