@@ -59,7 +59,7 @@ jq '.process.args = ["/bin/true"] | .process.terminal = false' "$work/bundle/con
 mv "$work/c" "$work/bundle/config.json"
 
 echo "== run --rm busybox true (median of $runs, CLI to exit)"
-(cd "$work/bundle" && hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/run.json" \
+(cd "$work/bundle" && hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/run.json" ${BENCH_SHOW:+--show-output} \
   -n berth "$bin/berth run --rm busybox true" \
   -n crun-direct "crun --root $work/crun run bench-crun" \
   -n podman "$podman_cmd run --rm --network none busybox true" \
@@ -90,6 +90,7 @@ mons=$(pgrep -f "berth-monitor --id" || true)
 total=0; count=0
 for p in $mons; do total=$((total + $(pss "$p"))); count=$((count + 1)); done
 d=$(pss "$berthd_pid")
+berth_count=$count
 awk -v t="$total" -v c="$count" -v d="$d" -v d0="$d0" 'BEGIN{printf "  berth          %d monitors, %.3f MB each; berthd grew %.2f MB: %.3f MB per container\n", c, t/c/1024, (d-d0)/1024, (t+d-d0)/c/1024}'
 conmons=$(pgrep -x conmon || true); total=0; count=0
 for p in $conmons; do total=$((total + $(pss "$p"))); count=$((count + 1)); done
@@ -98,9 +99,9 @@ shims=$(pgrep -f containerd-shim || true); total=0; count=0
 for p in $shims; do total=$((total + $(pss "$p"))); count=$((count + 1)); done
 [ "$count" -gt 0 ] && awk -v t="$total" -v c="$count" 'BEGIN{printf "  containerd-shim %d shims, %.3f MB each\n", c, t/c/1024}'
 
-echo "== berthd with $count containers sleeping"
+echo "== berthd with $berth_count containers sleeping"
 cpu0=$(awk '{print $14+$15}' "/proc/$berthd_pid/stat")
 sleep 10
 cpu1=$(awk '{print $14+$15}' "/proc/$berthd_pid/stat")
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$berthd_pid/status")
-echo "  berthd RSS idle $((idle_rss / 1024)) MB, with $count containers $((rss / 1024)) MB; CPU over 10 s: $((cpu1 - cpu0)) ticks"
+echo "  berthd RSS idle $((idle_rss / 1024)) MB, with $berth_count containers $((rss / 1024)) MB; CPU over 10 s: $((cpu1 - cpu0)) ticks"
