@@ -177,7 +177,8 @@ TEST_F(Engine, NoLogLineLostAcrossDaemonRestart) {
                 .code,
             0);
   ASSERT_EQ(
-      d_->berth({"run", "-d", "--name", "quitter", "busybox", "sh", "-c", "sleep 1.5; exit 5"}).code,
+      d_->berth({"run", "-d", "--name", "quitter", "busybox", "sh", "-c", "sleep 1.5; exit 5"})
+          .code,
       0);
   // Exits (and so restarts) only while the daemon is down.
   ASSERT_EQ(d_->berth({"run", "-d", "--name", "phoenix", "--restart", "always", "busybox", "sh",
