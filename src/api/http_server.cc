@@ -64,11 +64,6 @@ namespace {
 // closes the connection instead.
 constexpr size_t kDrainLimit = 1 << 20;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 int hexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -123,7 +118,7 @@ std::string Request::queryValue(const std::string& key, const std::string& fallb
 bool Request::queryBool(const std::string& key, bool fallback) const {
   auto it = query.find(key);
   if (it == query.end()) return fallback;
-  std::string v = lower(it->second);
+  std::string v = toLower(it->second);
   return !(v.empty() || v == "0" || v == "no" || v == "false" || v == "none");
 }
 
@@ -177,11 +172,11 @@ class ServerRequest : public Request {
     path = percentDecode(std::string_view(target).substr(0, q), false);
     if (q != std::string::npos) query = parseQuery(std::string_view(target).substr(q + 1));
     for (const auto& f : h) {
-      std::string name = lower(f.name_string());
+      std::string name = toLower(f.name_string());
       auto [it, inserted] = headers.emplace(name, std::string(f.value()));
       if (!inserted) it->second += ", " + std::string(f.value());
     }
-    expect_continue_ = h.version() >= 11 && lower(header("expect")) == "100-continue";
+    expect_continue_ = h.version() >= 11 && toLower(header("expect")) == "100-continue";
   }
 
   Result<std::string> readBody(size_t limit) override {

@@ -1,6 +1,7 @@
 // The native API's handlers (native_api.md): containers, exec, volumes, events, system.
 
 #include "api/native_routes.h"
+#include "api/native_util.h"
 
 #include <poll.h>
 #include <sys/utsname.h>
@@ -62,6 +63,26 @@ std::string commandText(const Container& c) {
   return join(parts, " ");
 }
 
+json portsJson(const Container& c) {
+  json out = json::array();
+  for (const auto& p : c.state.net.ports) {
+    json j = engine::toJson(p);
+    if (p.host_ip.empty()) j["host_ip"] = "0.0.0.0";
+    out.push_back(j);
+  }
+  return out;
+}
+
+json networkSettingsJson(const Container& c) {
+  json networks = json::object();
+  for (const auto& ep : c.state.net.endpoints)
+    networks[ep.network] = {{"network_id", ep.network_id}, {"ip", ep.ip},
+                            {"prefix_len", ep.prefix_len}, {"gateway", ep.gateway},
+                            {"mac", ep.mac},               {"aliases", ep.aliases},
+                            {"if_name", ep.if_name}};
+  return {{"networks", networks}, {"ports", portsJson(c)}, {"sandbox", c.state.net.sandbox}};
+}
+
 json summaryJson(const Container& c) {
   return {{"id", c.id},
           {"name", c.name},
@@ -72,7 +93,8 @@ json summaryJson(const Container& c) {
           {"state", engine::runStateName(c.state.status)},
           {"status", statusText(c)},
           {"exit_code", c.state.exit_code},
-          {"labels", c.config.labels}};
+          {"labels", c.config.labels},
+          {"ports", portsJson(c)}};
 }
 
 json inspectJson(Engine& e, const Container& c) {
@@ -83,6 +105,7 @@ json inspectJson(Engine& e, const Container& c) {
   state["dead"] = c.state.status == RunState::kDead;
   state.erase("monitor_start");
   state.erase("stopped_by_user");
+  state.erase("network");
   if (c.state.health.status.empty()) state.erase("health");
   json mounts = json::array();
   for (const auto& m : c.config.mounts) {
@@ -105,20 +128,8 @@ json inspectJson(Engine& e, const Container& c) {
           {"state", state},
           {"rootfs", e.options().root + "/containers/" + c.id + "/rootfs"},
           {"log_path", e.logPath(c)},
-          {"mounts", mounts}};
-}
-
-std::multimap<std::string, std::string> filters(const Request& req) {
-  std::multimap<std::string, std::string> out;
-  auto range = req.query.equal_range("filter");
-  for (auto it = range.first; it != range.second; ++it) {
-    auto eq = it->second.find('=');
-    if (eq == std::string::npos)
-      out.emplace(it->second, "");
-    else
-      out.emplace(it->second.substr(0, eq), it->second.substr(eq + 1));
-  }
-  return out;
+          {"mounts", mounts},
+          {"network_settings", networkSettingsJson(c)}};
 }
 
 // Unix seconds with an optional fraction ("1700000000.5") → ns; 0 for "".
@@ -139,15 +150,6 @@ Result<std::optional<int>> intArg(const Request& req, const std::string& key) {
   auto n = parseInt(v);
   if (!n) return invalidArgument("query " + quote(key) + ": " + quote(v) + " is not an integer");
   return std::optional<int>(static_cast<int>(*n));
-}
-
-// Runs `body`, answering its error if it fails.
-template <typename F>
-Handler handle(F body) {
-  return [body](Request& req, Response& res) {
-    Status s = body(req, res);
-    if (!s) res.error(s.error());
-  };
 }
 
 const char* kUpgradeHead =
@@ -408,8 +410,7 @@ void addContainers(Router& r, Engine& e) {
           return okStatus();
         }));
   r.add("GET", "/v1/containers/{id}/port", handle([&e](Request& req, Response& res) -> Status {
-          BERTH_TRY(e.inspect(req.params["id"]));
-          res.json(200, json::array());
+          res.json(200, portsJson(BERTH_TRY(e.inspect(req.params["id"]))));
           return okStatus();
         }));
   r.add("GET", "/v1/containers/{id}/stats", handle([&e](Request& req, Response& res) -> Status {
@@ -510,12 +511,9 @@ void addVolumes(Router& r, Engine& e) {
                 ok &= (val == "true" || val == "1") == e.volumeUsers(v.name).empty();
               else if (k == "name")
                 ok &= v.name.find(val) != std::string::npos;
-              else if (k == "label") {
-                auto eq = val.find('=');
-                auto it = v.labels.find(val.substr(0, eq));
-                ok &= it != v.labels.end() &&
-                      (eq == std::string::npos || it->second == val.substr(eq + 1));
-              } else {
+              else if (k == "label")
+                ok &= labelsMatch(v.labels, val);
+              else {
                 return invalidArgument("invalid filter " + quote(k) +
                                        " (use dangling, name or label)");
               }
@@ -544,11 +542,31 @@ void addVolumes(Router& r, Engine& e) {
 
 }  // namespace
 
+std::multimap<std::string, std::string> filters(const Request& req) {
+  std::multimap<std::string, std::string> out;
+  auto range = req.query.equal_range("filter");
+  for (auto it = range.first; it != range.second; ++it) {
+    auto eq = it->second.find('=');
+    if (eq == std::string::npos)
+      out.emplace(it->second, "");
+    else
+      out.emplace(it->second.substr(0, eq), it->second.substr(eq + 1));
+  }
+  return out;
+}
+
+bool labelsMatch(const std::map<std::string, std::string>& labels, const std::string& filter) {
+  auto eq = filter.find('=');
+  auto it = labels.find(filter.substr(0, eq));
+  return it != labels.end() && (eq == std::string::npos || it->second == filter.substr(eq + 1));
+}
+
 void addNativeRoutes(Router& router, Engine& engine) {
   addSystem(router, engine);
   addContainers(router, engine);
   addExec(router, engine);
   addVolumes(router, engine);
+  addNetworks(router, engine);
   addArchiveRoutes(router, engine);
 }
 

@@ -1,5 +1,7 @@
 #include "common/strings.h"
 
+#include <cctype>
+
 #include <charconv>
 
 namespace berth {
@@ -63,6 +65,12 @@ std::string humanDuration(int64_t ns) {
   if (hours < 24 * 30 * 2) return plural(hours / 24 / 7, "week");
   if (hours < 24 * 365 * 2) return plural(hours / 24 / 30, "month");
   return plural(seconds / 3600 / 24 / 365, "year");
+}
+
+std::string toLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 }  // namespace berth

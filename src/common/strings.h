@@ -16,6 +16,7 @@ bool startsWith(std::string_view s, std::string_view prefix);
 // Parses a whole decimal integer; nullopt on any trailing junk or overflow.
 std::optional<long long> parseInt(std::string_view s);
 std::string quote(std::string_view s);
+std::string toLower(std::string_view s);  // ASCII
 // A duration as docker words it: "Less than a second", "5 seconds", "About a minute",
 // "3 hours", "2 weeks".
 std::string humanDuration(int64_t ns);  // 'like this', as messages quote names

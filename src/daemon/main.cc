@@ -35,6 +35,17 @@ int main(int argc, char** argv) {
   app.add_option("--tlskey", key, "server key (PEM)");
   app.add_option("--tlscacert", ca, "CA that signs client certificates (PEM)");
   app.add_option("--runtime", opts.runtime, "OCI runtime (default: berth-runtime next to berthd)");
+  app.add_option("--bridge", opts.net.bridge, "the default network's bridge (berth0)");
+  app.add_option("--bip", opts.net.bridge_cidr,
+                 "the default bridge's address and prefix (10.88.0.1/16)");
+  app.add_option("--address-pool", opts.net.pool,
+                 "where user networks' /24 subnets come from (10.89.0.0/16)");
+  app.add_option("--nft-table", opts.net.table, "the nftables table berth owns (ip berth)");
+  app.add_option("--resolv-conf", opts.net.resolv_conf,
+                 "the host's resolver configuration, which names are forwarded to");
+  bool cleanup = false;
+  app.add_flag("--cleanup", cleanup,
+               "at shutdown, stop every container and remove bridges and rules");
   app.add_option("--log-level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   try {
@@ -92,6 +103,10 @@ int main(int argc, char** argv) {
   berth::log::write(Level::kInfo, "berthd listening on " + berth::quote(socket));
   server.serve();
   ::unlink(socket.c_str());
+  if (cleanup) {
+    if (auto c = (*engine)->cleanup(); !c)
+      std::fprintf(stderr, "berthd: cleanup: %s\n", c.error().message().c_str());
+  }
   // The signal thread is blocked in sigwait unless a signal ended serve().
   if (signals.joinable()) signals.detach();
   return 0;

@@ -33,6 +33,19 @@ json toJson(const ContainerState& s) {
                    {"end_ns", h.end_ns},
                    {"exit_code", h.exit_code},
                    {"output", h.output}});
+  json endpoints = json::array();
+  for (const auto& e : s.net.endpoints)
+    endpoints.push_back({{"network_id", e.network_id},
+                         {"network", e.network},
+                         {"ip", e.ip},
+                         {"prefix_len", e.prefix_len},
+                         {"gateway", e.gateway},
+                         {"mac", e.mac},
+                         {"aliases", e.aliases},
+                         {"host_if", e.host_if},
+                         {"if_name", e.if_name}});
+  json ports = json::array();
+  for (const auto& p : s.net.ports) ports.push_back(toJson(p));
   return {
       {"status", runStateName(s.status)},
       {"pid", s.pid},
@@ -46,7 +59,8 @@ json toJson(const ContainerState& s) {
       {"restart_count", s.restart_count},
       {"stopped_by_user", s.stopped_by_user},
       {"health",
-       {{"status", s.health.status}, {"failing_streak", s.health.failing_streak}, {"log", log}}}};
+       {{"status", s.health.status}, {"failing_streak", s.health.failing_streak}, {"log", log}}},
+      {"network", {{"sandbox", s.net.sandbox}, {"endpoints", endpoints}, {"ports", ports}}}};
 }
 
 json toJson(const Container& c) {
@@ -90,6 +104,19 @@ Result<Container> containerFromJson(const json& j) {
         c.state.health.log.push_back({r.value("start_ns", int64_t{0}),
                                       r.value("end_ns", int64_t{0}), r.value("exit_code", 0),
                                       r.value("output", "")});
+    }
+    if (s.contains("network")) {
+      const json& n = s["network"];
+      c.state.net.sandbox = n.value("sandbox", "");
+      for (const auto& e : n.value("endpoints", json::array()))
+        c.state.net.endpoints.push_back(
+            {e.value("network_id", ""), e.value("network", ""), e.value("ip", ""),
+             e.value("prefix_len", 0), e.value("gateway", ""), e.value("mac", ""),
+             e.value("aliases", std::vector<std::string>{}), e.value("host_if", ""),
+             e.value("if_name", "")});
+      for (const auto& p : n.value("ports", json::array()))
+        c.state.net.ports.push_back({p.value("container_port", 0), p.value("protocol", "tcp"),
+                                     p.value("host_ip", ""), p.value("host_port", 0)});
     }
     return c;
   } catch (const json::exception& e) {

@@ -6,7 +6,11 @@
 //   v1: {"version":1,"id","name","image_id","created_ns","config":{container_config.h},
 //        "state":{"status","pid","monitor_pid","monitor_start","exit_code","oom_killed",
 //                 "error","started_ns","finished_ns","restart_count","stopped_by_user",
-//                 "health":{"status","failing_streak","log":[…]}}}
+//                 "health":{"status","failing_streak","log":[…]},
+//                 "network":{"sandbox","endpoints":[{"network_id","network","ip","prefix_len",
+//                            "gateway","mac","aliases","host_if","if_name"}],
+//                            "ports":[{container_port,protocol,host_ip,host_port}]}}}
+//       ("network" added without a version change: absent means no network state)
 
 #include <sys/types.h>
 
@@ -38,6 +42,25 @@ struct Health {
   std::deque<HealthResult> log;  // the last five
 };
 
+// The container's place on one network while it runs.
+struct Endpoint {
+  std::string network_id;
+  std::string network;  // its name when attached
+  std::string ip;
+  int prefix_len = 0;
+  std::string gateway;  // "" on networks without one
+  std::string mac;
+  std::vector<std::string> aliases;
+  std::string host_if;  // the host end of a veth ("" for macvlan)
+  std::string if_name;  // the interface in the container: eth0, eth1, …
+};
+
+struct NetworkState {
+  std::string sandbox;  // the network namespace's path (bind mount) while it runs
+  std::vector<Endpoint> endpoints;
+  std::vector<PortBinding> ports;  // as published (host ports chosen)
+};
+
 struct ContainerState {
   RunState status = RunState::kCreated;
   pid_t pid = 0;                         // the init, while running
@@ -51,6 +74,7 @@ struct ContainerState {
   int restart_count = 0;
   bool stopped_by_user = false;  // stop/kill through the API: no restart (policy permitting)
   Health health;
+  NetworkState net;
 };
 
 struct Container {

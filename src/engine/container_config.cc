@@ -1,5 +1,6 @@
 #include "engine/container_config.h"
 
+#include <charconv>
 #include <regex>
 
 #include "common/signals.h"
@@ -191,6 +192,45 @@ Result<ContainerConfig> configFromJson(const json& j) {
     }
   }
   r.str("network_mode", c.network_mode);
+  if (c.network_mode == "default") c.network_mode = "bridge";
+  if (const json* ns = r.object("networks")) {
+    for (const auto& [name, v] : ns->items()) {
+      std::string where = "networks." + name;
+      if (!v.is_object()) {
+        r.fail(where, "must be an object");
+        break;
+      }
+      EndpointConfig ep;
+      Reader er(v, where + ".");
+      er.strings("aliases", ep.aliases);
+      er.str("ip", ep.ip);
+      er.str("mac", ep.mac);
+      r.absorb(er.status());
+      c.networks[name] = ep;
+    }
+  }
+  if (const json* ps = r.get("ports")) {
+    if (!ps->is_array()) r.fail("ports", "must be an array");
+    for (size_t i = 0; ps->is_array() && i < ps->size(); ++i) {
+      std::string where = "ports[" + std::to_string(i) + "]";
+      if (!(*ps)[i].is_object()) {
+        r.fail(where, "must be an object");
+        break;
+      }
+      PortBinding p;
+      Reader pr((*ps)[i], where + ".");
+      pr.integer("container_port", p.container_port);
+      pr.str("protocol", p.protocol);
+      pr.str("host_ip", p.host_ip);
+      pr.integer("host_port", p.host_port);
+      r.absorb(pr.status());
+      c.ports.push_back(p);
+    }
+  }
+  r.boolean("publish_all", c.publish_all);
+  r.strings("expose", c.expose);
+  r.strings("links", c.links);
+  r.strings("dns", c.dns);
   r.str("stop_signal", c.stop_signal);
   r.integer("stop_timeout", c.stop_timeout, -1);
   if (const json* l = r.object("log")) {
@@ -204,6 +244,13 @@ Result<ContainerConfig> configFromJson(const json& j) {
   return c;
 }
 
+json toJson(const PortBinding& p) {
+  return {{"container_port", p.container_port},
+          {"protocol", p.protocol},
+          {"host_ip", p.host_ip},
+          {"host_port", p.host_port}};
+}
+
 json toJson(const ContainerConfig& c) {
   json mounts = json::array();
   for (const auto& m : c.mounts)
@@ -212,6 +259,11 @@ json toJson(const ContainerConfig& c) {
                       {"target", m.target},
                       {"read_only", m.read_only},
                       {"tmpfs_size", m.tmpfs_size}});
+  json networks = json::object();
+  for (const auto& [name, ep] : c.networks)
+    networks[name] = {{"aliases", ep.aliases}, {"ip", ep.ip}, {"mac", ep.mac}};
+  json ports = json::array();
+  for (const auto& p : c.ports) ports.push_back(toJson(p));
   json j = {{"image", c.image},
             {"name", c.name},
             {"cmd", c.cmd},
@@ -238,6 +290,12 @@ json toJson(const ContainerConfig& c) {
             {"healthcheck", c.healthcheck ? toJson(*c.healthcheck) : json(nullptr)},
             {"mounts", mounts},
             {"network_mode", c.network_mode},
+            {"networks", networks},
+            {"ports", ports},
+            {"publish_all", c.publish_all},
+            {"expose", c.expose},
+            {"links", c.links},
+            {"dns", c.dns},
             {"stop_signal", c.stop_signal},
             {"stop_timeout", c.stop_timeout},
             {"log", {{"max_size", c.log.max_size}, {"max_files", c.log.max_files}}}};
@@ -256,6 +314,59 @@ Status validateCaps(const std::vector<std::string>& caps, const char* field) {
       return invalidArgument(std::string("field ") + quote(field) + ": unknown capability " +
                              quote(cap));
   }
+  return okStatus();
+}
+
+}  // namespace
+
+Result<std::pair<int, std::string>> parseExpose(const std::string& text) {
+  auto slash = text.find('/');
+  std::string proto = slash == std::string::npos ? "tcp" : text.substr(slash + 1);
+  std::string num = text.substr(0, slash);
+  int port = 0;
+  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), port);
+  if (ec != std::errc() || end != num.data() + num.size() || port < 1 || port > 65535 || (proto != "tcp" && proto != "udp"))
+    return invalidArgument("field 'expose': " + quote(text) + " is not PORT[/tcp|udp]");
+  return std::make_pair(port, proto);
+}
+
+namespace {
+
+Status validateNetworking(const ContainerConfig& c) {
+  const std::string& mode = c.network_mode;
+  if (mode.empty()) return invalidArgument("field 'network_mode': must not be empty");
+  bool isolated = mode == "none" || mode == "host" || mode.starts_with("container:");
+  if (mode == "container:")
+    return invalidArgument("field 'network_mode': container: needs a container's name or id");
+  if (isolated && (!c.ports.empty() || c.publish_all))
+    return invalidArgument("conflicting options: published ports and the network mode " +
+                           quote(mode) + " (ports are published on bridge networks only)");
+  if (isolated && !c.networks.empty() && !(c.networks.size() == 1 && c.networks.count(mode)))
+    return invalidArgument("conflicting options: the network mode " + quote(mode) +
+                           " cannot be combined with other networks");
+  if (isolated && !c.links.empty())
+    return invalidArgument("conflicting options: --link and the network mode " + quote(mode));
+  for (size_t i = 0; i < c.ports.size(); ++i) {
+    const PortBinding& p = c.ports[i];
+    std::string where = "field 'ports[" + std::to_string(i) + "]'";
+    if (p.container_port < 1 || p.container_port > 65535)
+      return invalidArgument(where + ": container_port must be 1-65535");
+    if (p.host_port < 0 || p.host_port > 65535)
+      return invalidArgument(where + ": host_port must be 0-65535 (0: any free port)");
+    if (p.protocol != "tcp" && p.protocol != "udp")
+      return invalidArgument(where + ": protocol must be tcp or udp (got " + quote(p.protocol) +
+                             ")");
+    if (!p.host_ip.empty() && p.host_ip.find(':') != std::string::npos)
+      return unsupported(where + ": IPv6 host addresses are not supported yet");
+  }
+  for (const auto& e : c.expose) BERTH_RETURN_IF_ERROR(parseExpose(e));
+  for (const auto& l : c.links) {
+    if (l.empty() || l[0] == ':' || l.back() == ':')
+      return invalidArgument("field 'links': " + quote(l) + " is not NAME[:ALIAS]");
+  }
+  auto bridge = c.networks.find("bridge");
+  if (bridge != c.networks.end() && !bridge->second.aliases.empty())
+    return invalidArgument("network-scoped aliases are only supported for user-defined networks");
   return okStatus();
 }
 
@@ -283,10 +394,7 @@ Status validate(const ContainerConfig& c) {
     return invalidArgument("field 'resources.memory': minimum memory limit is 6 MB");
   if (!c.stop_signal.empty() && !parseSignal(c.stop_signal))
     return invalidArgument("field 'stop_signal': unknown signal " + quote(c.stop_signal));
-  if (c.network_mode != "none" && c.network_mode != "host" && c.network_mode != "default" &&
-      c.network_mode != "bridge" && !c.network_mode.empty())
-    return invalidArgument("field 'network_mode': " + quote(c.network_mode) +
-                           " is not supported yet (use none or host)");
+  BERTH_RETURN_IF_ERROR(validateNetworking(c));
   BERTH_RETURN_IF_ERROR(validateCaps(c.cap_add, "cap_add"));
   BERTH_RETURN_IF_ERROR(validateCaps(c.cap_drop, "cap_drop"));
   if (c.healthcheck && !c.healthcheck->test.empty()) {

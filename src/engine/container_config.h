@@ -49,6 +49,23 @@ struct LogOptions {
   int max_files = 1;
 };
 
+// How a container joins one network (the create body's `networks` entries).
+struct EndpointConfig {
+  std::vector<std::string> aliases;
+  std::string ip;   // "": one is allocated
+  std::string mac;  // "": derived from the address
+};
+
+// A published port: `host_port` 0 picks a free one at start; `host_ip` "" is every local
+// address.
+struct PortBinding {
+  int container_port = 0;
+  std::string protocol = "tcp";  // tcp or udp
+  std::string host_ip;
+  int host_port = 0;
+};
+nlohmann::json toJson(const PortBinding& p);
+
 struct ContainerConfig {
   std::string image;
   std::string name;
@@ -71,7 +88,15 @@ struct ContainerConfig {
   RestartPolicy restart;
   std::optional<Healthcheck> healthcheck;  // nullopt: the image's HEALTHCHECK, if any
   std::vector<MountSpec> mounts;
-  std::string network_mode = "none";
+  // bridge (the default network), none, host, container:NAME, or a network's name: the
+  // first network. `networks` may name more, and carries endpoint settings for any.
+  std::string network_mode = "bridge";
+  std::map<std::string, EndpointConfig> networks;
+  std::vector<PortBinding> ports;
+  bool publish_all = false;          // the image's EXPOSEd ports and `expose`, on free ports
+  std::vector<std::string> expose;   // "80/tcp"
+  std::vector<std::string> links;    // "NAME[:ALIAS]"
+  std::vector<std::string> dns;      // nameservers; empty: the network's resolver
   std::string stop_signal;  // empty: the image's STOPSIGNAL or SIGTERM
   int stop_timeout = -1;    // seconds; -1: 10
   LogOptions log;
@@ -86,6 +111,9 @@ Result<Healthcheck> healthcheckFromJson(const nlohmann::json& j, const std::stri
 
 // Checks values that JSON types cannot: names, paths, signals, policies, limits.
 Status validate(const ContainerConfig& c);
+
+// An EXPOSE entry: "80", "80/tcp", "53/udp" → port and protocol.
+Result<std::pair<int, std::string>> parseExpose(const std::string& text);
 
 // Container names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, as docker allows.
 bool validName(const std::string& name);

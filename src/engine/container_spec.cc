@@ -134,6 +134,10 @@ Result<json> containerSpec(const json& image_config, const RunSpec& run,
       if (n["type"] != "network") ns.push_back(n);
     }
     spec["linux"]["namespaces"] = ns;
+  } else if (!run.network_ns.empty()) {
+    for (auto& n : spec["linux"]["namespaces"]) {
+      if (n["type"] == "network") n["path"] = run.network_ns;
+    }
   }
   spec["annotations"] = {{"org.berth.image.id", image_config.value("id", std::string())}};
   return spec;

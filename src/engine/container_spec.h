@@ -22,6 +22,7 @@ struct RunSpec {
   std::string user;              // replaces User: uid[:gid] or name[:group]
   bool tty = false;
   bool host_network = false;
+  std::string network_ns;  // a network namespace to join by path ("": a new one)
   std::string rootfs;  // absolute path of the mounted root
 };
 

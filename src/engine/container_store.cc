@@ -12,6 +12,8 @@ Result<std::unique_ptr<ContainerStore>> ContainerStore::open(const std::string& 
   BERTH_RETURN_IF_ERROR(
       db->exec("CREATE TABLE IF NOT EXISTS volumes(name TEXT PRIMARY KEY, record TEXT NOT NULL)"));
   BERTH_RETURN_IF_ERROR(
+      db->exec("CREATE TABLE IF NOT EXISTS networks(name TEXT PRIMARY KEY, record TEXT NOT NULL)"));
+  BERTH_RETURN_IF_ERROR(
       db->exec("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)"));
   auto v = BERTH_TRY(db->query("SELECT value FROM meta WHERE key='schema_version'"));
   if (v.empty()) {
@@ -63,24 +65,32 @@ Status ContainerStore::remove(const std::string& id) {
   return db_->exec("DELETE FROM containers WHERE id=?", {id});
 }
 
-Result<std::vector<nlohmann::json>> ContainerStore::loadVolumes() {
+namespace {
+const char* table(ContainerStore::Kind k) {
+  return k == ContainerStore::Kind::kVolume ? "volumes" : "networks";
+}
+}  // namespace
+
+Result<std::vector<nlohmann::json>> ContainerStore::loadRecords(Kind kind) {
   std::lock_guard lock(mu_);
-  auto rows = BERTH_TRY(db_->query("SELECT record FROM volumes"));
+  auto rows = BERTH_TRY(db_->query(std::string("SELECT record FROM ") + table(kind)));
   std::vector<nlohmann::json> out;
   for (const auto& row : rows)
     out.push_back(nlohmann::json::parse(image::asText(row[0]), nullptr, false));
   return out;
 }
 
-Status ContainerStore::putVolume(const std::string& name, const nlohmann::json& record) {
+Status ContainerStore::putRecord(Kind kind, const std::string& name,
+                                 const nlohmann::json& record) {
   std::lock_guard lock(mu_);
-  return db_->exec("INSERT OR REPLACE INTO volumes(name, record) VALUES(?,?)",
+  return db_->exec(std::string("INSERT OR REPLACE INTO ") + table(kind) +
+                       "(name, record) VALUES(?,?)",
                    {name, record.dump()});
 }
 
-Status ContainerStore::removeVolume(const std::string& name) {
+Status ContainerStore::removeRecord(Kind kind, const std::string& name) {
   std::lock_guard lock(mu_);
-  return db_->exec("DELETE FROM volumes WHERE name=?", {name});
+  return db_->exec(std::string("DELETE FROM ") + table(kind) + " WHERE name=?", {name});
 }
 
 }  // namespace berth::engine

@@ -5,8 +5,9 @@
 // Schema v1:
 //   containers(id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL, record TEXT NOT NULL)
 //   volumes(name TEXT PRIMARY KEY, record TEXT NOT NULL)
+//   networks(name TEXT PRIMARY KEY, record TEXT NOT NULL)   -- added in v1, created when missing
 //   meta(key TEXT PRIMARY KEY, value TEXT)   -- schema_version = 1
-// `record` is the JSON of container.h / volumes.h. Thread-safe (one mutex).
+// `record` is the JSON of container.h, a Volume or a Network (engine.h). Thread-safe (one mutex).
 
 #include <memory>
 #include <mutex>
@@ -30,9 +31,11 @@ class ContainerStore {
   Status update(const Container& c);
   Status remove(const std::string& id);
 
-  Result<std::vector<nlohmann::json>> loadVolumes();
-  Status putVolume(const std::string& name, const nlohmann::json& record);
-  Status removeVolume(const std::string& name);
+  // Volumes and networks: one JSON record per name.
+  enum class Kind { kVolume, kNetwork };
+  Result<std::vector<nlohmann::json>> loadRecords(Kind kind);
+  Status putRecord(Kind kind, const std::string& name, const nlohmann::json& record);
+  Status removeRecord(Kind kind, const std::string& name);
 
  private:
   explicit ContainerStore(std::unique_ptr<image::Db> db) : db_(std::move(db)) {}

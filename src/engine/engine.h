@@ -40,9 +40,13 @@
 #include "common/result.h"
 #include "engine/container.h"
 #include "engine/events.h"
+#include "engine/network_manager.h"
 #include "sys/fd.h"
 
 namespace berth::engine {
+
+struct SpecPaths;
+struct RunSpec;
 
 struct EngineOptions {
   std::string root = "/var/lib/berth";
@@ -50,6 +54,7 @@ struct EngineOptions {
   std::string runtime;  // berth-runtime; default: next to the daemon's binary
   std::string monitor;  // berth-monitor; same
   std::string init;     // berth-init; same
+  NetworkOptions net;   // netns_dir defaults to <exec_root>/netns
 };
 
 enum class WaitCondition { kNotRunning, kNextExit, kRemoved };
@@ -147,6 +152,20 @@ class Engine {
   Status volumeRemove(const std::string& name, bool force);
   Result<std::vector<std::string>> volumePrune();
 
+  // Networks (lists, lookups and endpoints through networks()).
+  NetworkManager& networks() { return *net_; }
+  Result<Network> networkCreate(const NetworkCreate& req);
+  // kConflict while a container (running or not) refers to it.
+  Status networkRemove(const std::string& ref);
+  Result<std::vector<std::string>> networkPrune();
+  Status networkConnect(const std::string& network, const std::string& container,
+                        const EndpointConfig& cfg);
+  Status networkDisconnect(const std::string& network, const std::string& container, bool force);
+
+  // berthd --cleanup at shutdown: stops every container, then removes the networks' kernel
+  // state (bridges, rules).
+  Status cleanup();
+
   Result<nlohmann::json> info();
 
   struct Entry;
@@ -162,6 +181,7 @@ class Engine {
   void publish(const Container& c, const std::string& action,
                std::map<std::string, std::string> extra = {});
   Status startLocked(Entry& e);
+  Result<SpecPaths> setUpNetwork(Entry& e, const nlohmann::json& image_config, RunSpec& run);
   void onMonitorExit(const std::string& id);
   void recordExit(Entry& e, bool apply_policy);
   void scheduleRestart(const std::string& id, int64_t delay_ms);
@@ -180,6 +200,7 @@ class Engine {
   std::unique_ptr<class ImageAccess> images_;
   std::unique_ptr<class ExitWatcher> watcher_;
   std::unique_ptr<class Timers> timers_;
+  std::unique_ptr<NetworkManager> net_;
 
   std::mutex mu_;  // guards by_id_, names_, execs_, volumes_
   std::map<std::string, std::shared_ptr<Entry>> by_id_;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <random>
+#include <set>
 
 #include "common/log.h"
 #include "common/signals.h"
@@ -21,6 +22,7 @@
 #include "monitor/protocol.h"
 #include "runtime/container.h"
 #include "sys/fs.h"
+#include "sys/netns.h"
 #include "sys/overlay.h"
 
 namespace berth::engine {
@@ -105,6 +107,10 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& o) {
     BERTH_RETURN_IF_ERROR(sys::mkdirAll(d, 0711));
   e->store_ = BERTH_TRY(ContainerStore::open(opts.root + "/engine.db"));
   e->images_ = BERTH_TRY(ImageAccess::open(opts.root));
+  NetworkOptions net = opts.net;
+  if (net.netns_dir.empty()) net.netns_dir = opts.exec_root + "/netns";
+  e->opts_.net.netns_dir = net.netns_dir;
+  e->net_ = BERTH_TRY(NetworkManager::open(net, *e->store_));
   for (auto& c : BERTH_TRY(e->store_->loadAll())) {
     auto entry = std::make_shared<Entry>();
     e->names_[c.name] = c.id;
@@ -112,7 +118,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& o) {
     entry->c = std::move(c);
     e->by_id_[id] = entry;
   }
-  for (const auto& rec : BERTH_TRY(e->store_->loadVolumes())) {
+  for (const auto& rec : BERTH_TRY(e->store_->loadRecords(ContainerStore::Kind::kVolume))) {
     Volume v;
     v.name = rec.value("name", "");
     v.mountpoint = opts.root + "/volumes/" + v.name + "/_data";
@@ -144,6 +150,7 @@ Status Engine::reconcile() {
       ContainerState& s = e->c.state;
       if (e->c.running()) {
         if (processMatches(s.monitor_pid, s.monitor_start)) {
+          net_->restore(e->c.id, e->c.name, s.net);
           BERTH_RETURN_IF_ERROR(watcher_->watch(e->c.id, s.monitor_pid));
           if (e->c.config.healthcheck && s.status == RunState::kRunning)
             scheduleHealthcheck(e->c.id, 0, e->health_generation);
@@ -161,7 +168,30 @@ Status Engine::reconcile() {
     }
     if (auto_remove) (void)removeLocked(e, true);
   }
+  BERTH_RETURN_IF_ERROR(net_->finishRestore());
+  // Namespaces no running container holds: a crash between making one and recording it.
+  std::set<std::string> live;
+  for (auto& e : all) {
+    std::lock_guard lock(e->mu);
+    if (!e->c.state.net.sandbox.empty()) live.insert(e->c.state.net.sandbox);
+  }
+  if (auto names = sys::listDir(opts_.net.netns_dir)) {
+    for (const auto& n : *names) {
+      std::string path = opts_.net.netns_dir + "/" + n;
+      if (!live.count(path)) (void)sys::removeNetns(path);
+    }
+  }
   return okStatus();
+}
+
+Status Engine::cleanup() {
+  std::vector<std::string> running;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, e] : by_id_) running.push_back(id);
+  }
+  for (const auto& id : running) (void)stop(id, std::nullopt);
+  return net_->cleanup();
 }
 
 std::string Engine::dirOf(const std::string& id) const { return opts_.root + "/containers/" + id; }
@@ -248,7 +278,7 @@ Result<std::string> Engine::create(ContainerConfig config) {
     v.created_ns = nowNs();
     v.mountpoint = opts_.root + "/volumes/" + v.name + "/_data";
     BERTH_RETURN_IF_ERROR(sys::mkdirAll(v.mountpoint, 0755));
-    BERTH_RETURN_IF_ERROR(store_->putVolume(v.name, toJson(v)));
+    BERTH_RETURN_IF_ERROR(store_->putRecord(ContainerStore::Kind::kVolume, v.name, toJson(v)));
     volumes_[v.name] = v;
     events_.publish({"volume", "create", v.name, {{"driver", "local"}}, 0});
   }
@@ -323,6 +353,7 @@ Status Engine::startLocked(Entry& e) {
   auto rs = runtimeStore(opts_);
   auto fail = [&](const Error& err) -> Status {
     (void)runtime::remove(rs, c.id, true);
+    net_->tearDown(c.id, c.state.net);
     (void)unmountRootfs(c.id);
     c.state.status = c.state.started_ns ? RunState::kExited : RunState::kCreated;
     c.state.error = err.message();
@@ -355,26 +386,16 @@ Status Engine::startLocked(Entry& e) {
   run.workdir = c.config.workdir;
   run.user = c.config.user;
   run.tty = c.config.tty;
-  run.host_network = c.config.network_mode == "host";
   run.rootfs = rootfs;
   lap("root mounted");
+  auto paths = setUpNetwork(e, image->config, run);
+  if (!paths) return fail(paths.error());
+  lap("network set up");
   auto spec = containerSpec(image->config, run, rootfsReader(rootfs));
   if (!spec) return fail(spec.error());
   auto mounts = resolveMounts(e, rootfs);
   if (!mounts) return fail(mounts.error());
-  SpecPaths paths{opts_.init, dir + "/hosts", dir + "/hostname"};
-  std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
-  if (run.host_network) {
-    paths.hosts.clear();
-    paths.hostname.clear();
-    run.hostname.clear();
-  } else {
-    hosts += "127.0.1.1\t" + run.hostname + "\n";
-    if (auto w = sys::writeFileAtomic(paths.hosts, hosts); !w) return fail(w.error());
-    if (auto w = sys::writeFileAtomic(paths.hostname, run.hostname + "\n"); !w)
-      return fail(w.error());
-  }
-  if (auto a = applyConfig(*spec, c.config, *mounts, paths); !a) return fail(a.error());
+  if (auto a = applyConfig(*spec, c.config, *mounts, *paths); !a) return fail(a.error());
   if (auto w = sys::writeFileAtomic(dir + "/config.json", spec->dump()); !w) return fail(w.error());
   for (const char* f : {monitor::kExitFile, monitor::kInitPid, monitor::kRuntimeLog})
     ::unlink((dir + "/" + f).c_str());
@@ -469,6 +490,8 @@ void Engine::recordExit(Entry& e, bool apply_policy) {
   lap("exit read");
   if (auto r = runtime::remove(rs, c.id, true); !r) log::warn(r.error().message());
   lap("runtime state removed");
+  net_->tearDown(c.id, c.state.net);
+  lap("network torn down");
   if (auto u = unmountRootfs(c.id); !u) log::warn(u.error().message());
   lap("unmounted");
   int64_t ran_ns = exit->finished_ns - c.state.started_ns;
@@ -636,6 +659,7 @@ Status Engine::rename(const std::string& ref, const std::string& new_name) {
   names_[name] = e->c.id;
   std::string old = e->c.name;
   e->c = updated;
+  net_->renamed(e->c.id, name, e->c.state.net);
   publish(e->c, "rename", {{"oldName", "/" + old}});
   return okStatus();
 }

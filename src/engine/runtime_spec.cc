@@ -78,6 +78,8 @@ Status applyConfig(json& spec, const ContainerConfig& c, const std::vector<Resol
   if (!paths.hosts.empty()) ms.push_back(bindMount("/etc/hosts", paths.hosts, c.read_only));
   if (!paths.hostname.empty())
     ms.push_back(bindMount("/etc/hostname", paths.hostname, c.read_only));
+  if (!paths.resolv_conf.empty())
+    ms.push_back(bindMount("/etc/resolv.conf", paths.resolv_conf, c.read_only));
   for (const auto& m : mounts) {
     // A user mount replaces a default one at the same place (a tmpfs on /dev/shm, …).
     json kept = json::array();

@@ -45,7 +45,7 @@ Result<Volume> Engine::volumeCreate(const std::string& name,
     return volumes_[v.name];  // docker: creating an existing volume returns it
   }
   BERTH_RETURN_IF_ERROR(sys::mkdirAll(v.mountpoint, 0755));
-  BERTH_RETURN_IF_ERROR(store_->putVolume(v.name, toJson(v)));
+  BERTH_RETURN_IF_ERROR(store_->putRecord(ContainerStore::Kind::kVolume, v.name, toJson(v)));
   volumes_[v.name] = v;
   events_.publish({"volume", "create", v.name, {{"driver", "local"}}, 0});
   return v;
@@ -97,7 +97,7 @@ Status Engine::volumeRemove(const std::string& name, bool force) {
     return conflict("remove volume " + quote(name) + ": volume is in use by container " +
                     quote(users[0].substr(0, 12)));
   std::lock_guard lock(mu_);
-  BERTH_RETURN_IF_ERROR(store_->removeVolume(name));
+  BERTH_RETURN_IF_ERROR(store_->removeRecord(ContainerStore::Kind::kVolume, name));
   volumes_.erase(name);
   BERTH_RETURN_IF_ERROR(sys::removeAll(opts_.root + "/volumes/" + name));
   events_.publish({"volume", "destroy", name, {{"driver", "local"}}, 0});
@@ -150,7 +150,7 @@ Result<std::vector<ResolvedMount>> Engine::resolveMounts(Entry& e, const std::st
         }
         std::lock_guard lock(mu_);
         volumes_[v.name].filled = true;
-        BERTH_RETURN_IF_ERROR(store_->putVolume(v.name, toJson(volumes_[v.name])));
+        BERTH_RETURN_IF_ERROR(store_->putRecord(ContainerStore::Kind::kVolume, v.name, toJson(volumes_[v.name])));
       }
     }
     out.push_back(r);

@@ -45,11 +45,6 @@ std::string upper(std::string_view s) {
   return out;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view trimLeft(std::string_view s) {
   size_t b = s.find_first_not_of(kBlanks);
@@ -215,7 +210,7 @@ Result<Instruction> parseBody(std::string_view text, char escape);
 
 Status parseFrom(Instruction& ins, std::string_view rest) {
   ins.args = splitWords(rest);
-  bool ok = ins.args.size() == 1 || (ins.args.size() == 3 && lower(ins.args[1]) == "as");
+  bool ok = ins.args.size() == 1 || (ins.args.size() == 3 && toLower(ins.args[1]) == "as");
   if (!ok) return invalidArgument("FROM takes an image and an optional 'AS name'");
   return okStatus();
 }
@@ -315,7 +310,7 @@ std::optional<std::pair<std::string, std::string>> parseDirective(std::string_vi
                                  : std::isalnum(static_cast<unsigned char>(s[n]))))
     ++n;
   if (n == 0) return std::nullopt;
-  std::string key = lower(s.substr(0, n));
+  std::string key = toLower(s.substr(0, n));
   s = trimLeft(s.substr(n));
   if (s.empty() || s[0] != '=') return std::nullopt;
   return std::make_pair(key, std::string(trim(s.substr(1))));
@@ -598,7 +593,7 @@ Result<Dockerfile> parseDockerfile(const std::string& text, const std::string& f
       stage.base = ins.args[0];
       stage.index = static_cast<int>(df.stages.size());
       if (ins.args.size() == 3) {
-        stage.name = lower(ins.args[2]);
+        stage.name = toLower(ins.args[2]);
         if (!validStageName(stage.name))
           return invalidArgument(where + ": invalid stage name " + quote(ins.args[2]) +
                                  " (a letter, then letters, digits, '-', '_' or '.')");

@@ -53,7 +53,21 @@ Daemon::~Daemon() {
   dir_.reset();
 }
 
+std::string Daemon::bridge() const { return "bt" + std::to_string(::getpid()); }
+std::string Daemon::table() const { return "berth_t" + std::to_string(::getpid()); }
+
 void Daemon::start() {
+  // Networking of its own too: bridge, addresses and nftables table named after the test
+  // process, so that it meets neither the host's berthd nor another test's. At its final
+  // stop (SIGTERM) it removes them (--cleanup).
+  int k = static_cast<int>(::getpid() % 200);
+  std::string bridge_name = bridge(), table_name = table();
+  std::string bip = "172.31." + std::to_string(k) + ".1/24";
+  std::string pool = "10." + std::to_string(100 + k % 100) + ".0.0/16";
+  // Names the resolver does not know go to loopback, where nothing answers: no query
+  // leaves the machine.
+  std::string resolv = path("resolv.conf");
+  runCmd({"/bin/sh", "-c", "echo 'nameserver 127.0.0.1' > " + resolv});
   pid_ = ::fork();
   if (pid_ == 0) {
     int log = ::open(path("berthd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -61,7 +75,9 @@ void Daemon::start() {
     ::dup2(log, 2);
     ::setpgid(0, 0);
     ::execl(BERTHD, BERTHD, "--root", root().c_str(), "--exec-root", path("run").c_str(),
-            "--socket", socket().c_str(), nullptr);
+            "--socket", socket().c_str(), "--bridge", bridge_name.c_str(), "--bip", bip.c_str(),
+            "--address-pool", pool.c_str(), "--nft-table", table_name.c_str(),
+            "--resolv-conf", resolv.c_str(), "--cleanup", nullptr);
     _exit(127);
   }
   bool up = eventually([&] { return berth({"version"}).code == 0; }, 20);

@@ -37,6 +37,8 @@ class Daemon {
   std::string path(const std::string& rel) const { return dir_->path() + "/" + rel; }
   std::string root() const { return root_.empty() ? path("root") : root_; }
   std::string socket() const { return path("berth.sock"); }
+  std::string bridge() const;  // the default network's bridge
+  std::string table() const;   // the nftables table it owns
 
  private:
   std::unique_ptr<TempDir> dir_;

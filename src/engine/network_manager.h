@@ -1,0 +1,170 @@
+#pragma once
+// The engine's networks: their records, address management, sandboxes (a network
+// namespace per container, kept at <exec_root>/netns/<id> while it runs), published ports
+// (nftables map elements, network/ruleset.h), and the embedded DNS resolver that answers
+// container names on user-defined networks. The kernel work is the drivers'
+// (network/driver.h).
+//
+// Addresses are taken by running containers only and the records of running containers
+// hold them (container.h, state.network): after a daemon restart restore() takes them
+// again from those records, so nothing is handed out twice.
+//
+// The networks `bridge` (driver bridge, the daemon's --bridge interface), `host` and
+// `none` always exist and cannot be removed.
+//
+// Thread-safety: every method may be called from any thread; the engine calls the sandbox
+// methods with the container's own lock held. Kernel work happens outside this object's
+// lock; bookkeeping (addresses, ports, names) is claimed under it first and given back if
+// the kernel work fails.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "engine/container.h"
+
+namespace berth::network {
+class DnsServer;
+struct DnsQuestion;
+struct DnsReply;
+struct NetworkSpec;
+}  // namespace berth::network
+
+namespace berth::engine {
+
+class ContainerStore;
+
+struct NetworkOptions {
+  std::string table = "berth";             // the nftables table berth owns
+  std::string bridge = "berth0";           // the default network's bridge
+  std::string bridge_cidr = "10.88.0.1/16";  // its gateway address and prefix (--bip)
+  std::string pool = "10.89.0.0/16";       // where user networks' /24 subnets come from
+  std::string netns_dir;                   // sandboxes; <exec_root>/netns
+  std::string resolv_conf = "/etc/resolv.conf";
+};
+
+// A network's record (persisted in engine.db as this JSON, see toJson).
+struct Network {
+  std::string id;
+  std::string name;
+  std::string driver;  // bridge, macvlan, host, null
+  std::string subnet;
+  std::string gateway;
+  std::string ip_range;
+  bool internal = false;
+  std::map<std::string, std::string> options;
+  std::map<std::string, std::string> labels;
+  int64_t created_ns = 0;
+  std::string interface;  // bridge: its bridge; macvlan: the parent
+
+  bool builtin() const { return name == "bridge" || name == "host" || name == "none"; }
+};
+nlohmann::json toJson(const Network& n);
+Result<Network> networkFromJson(const nlohmann::json& j);
+
+struct NetworkCreate {
+  std::string name;
+  std::string driver = "bridge";
+  std::string subnet;
+  std::string gateway;
+  std::string ip_range;
+  bool internal = false;
+  std::map<std::string, std::string> options;
+  std::map<std::string, std::string> labels;
+};
+
+// What a container asks of its networks when it starts.
+struct SandboxRequest {
+  std::string id;
+  std::string name;
+  // The networks in order (the first has the default route) with their settings; empty
+  // for network mode none (a namespace with loopback only).
+  std::vector<std::pair<std::string, EndpointConfig>> networks;
+  std::vector<PortBinding> ports;  // host_port 0: a free one is chosen
+};
+
+class NetworkManager {
+ public:
+  static Result<std::unique_ptr<NetworkManager>> open(NetworkOptions opts, ContainerStore& store);
+  ~NetworkManager();
+
+  Result<Network> create(NetworkCreate req);
+  std::vector<Network> list();
+  // By name, id or unique id prefix; kNotFound "network 'x' not found".
+  Result<Network> find(const std::string& ref);
+  // The running containers on a network: id → (name, endpoint).
+  std::map<std::string, std::pair<std::string, Endpoint>> attached(const std::string& id);
+  // The caller has checked that no container refers to it; kConflict while one is
+  // attached, kForbidden-like kInvalidArgument for the built-in ones.
+  Status remove(const std::string& ref);
+  // The resolver's address on a network ("" when it has none).
+  std::string dnsAddress(const Network& n) const;
+
+  // Creates the namespace, the endpoints and the published ports. All or nothing.
+  Result<NetworkState> setUp(const SandboxRequest& req);
+  // Undoes setUp; what is gone already is skipped. Leaves `st` empty.
+  void tearDown(const std::string& id, NetworkState& st);
+  // A running container joins (leaves) a network.
+  Result<Endpoint> connect(const std::string& id, const std::string& name, NetworkState& st,
+                           const std::string& network, const EndpointConfig& cfg);
+  Status disconnect(const std::string& id, NetworkState& st, const std::string& network);
+  // A rename changes the names the resolver answers.
+  void renamed(const std::string& id, const std::string& new_name, const NetworkState& st);
+
+  // After a daemon restart, for each running container: its addresses, ports and names
+  // are taken again. Then finishRestore() re-applies every rule from scratch and removes
+  // the veths and namespaces that belong to no running container.
+  void restore(const std::string& id, const std::string& name, const NetworkState& st);
+  Status finishRestore();
+  // Removes the rules and the bridges (berthd --cleanup, after containers stopped).
+  Status cleanup();
+
+  // The container's resolv.conf: `dns` if given, else the resolver of its first
+  // user-defined network, else the host's nameservers.
+  std::string resolvConf(const NetworkState& st, const std::vector<std::string>& dns);
+
+ private:
+  struct Attachment {
+    std::string name;  // the container's
+    Endpoint ep;
+  };
+  struct Published {
+    PortBinding binding;
+    std::string container_id;
+  };
+
+  explicit NetworkManager(NetworkOptions opts, ContainerStore& store);
+  Result<Network> findLocked(const std::string& ref);
+  network::NetworkSpec specOf(const Network& n) const;
+  Status applyChains();
+  Status ensureBuiltins();
+  Status bringUp(const Network& n);
+  // Claims an address (and records the attachment) under the lock.
+  Result<Endpoint> claim(const std::string& id, const std::string& name, const Network& n,
+                         const EndpointConfig& cfg, int index);
+  void release(const std::string& id, const std::string& network_id);
+  Result<std::vector<PortBinding>> claimPorts(const std::string& id,
+                                              const std::vector<PortBinding>& want,
+                                              const std::string& container_ip);
+  void releasePorts(const std::string& id);
+  network::DnsReply answer(const network::DnsQuestion& q);
+
+  NetworkOptions opts_;
+  ContainerStore& store_;
+  std::unique_ptr<network::DnsServer> dns_;
+
+  std::mutex mu_;  // guards everything below
+  std::map<std::string, Network> networks_;                           // id → network
+  std::map<std::string, std::map<std::string, Attachment>> attached_;  // network id → container id → …
+  std::map<std::string, uint32_t> last_ip_;                           // network id → last handed out
+  std::vector<Published> published_;
+};
+
+}  // namespace berth::engine

@@ -1,0 +1,248 @@
+// Networking on one host as a user drives it (issue 5): published ports with the client's
+// own address, user networks with DNS, links, macvlan, a daemon crash, and bad input that
+// leaves nothing behind. Each test has its own berthd whose bridge, addresses and
+// nftables table are its own (e2e/daemon.h); the "other hosts" are network namespaces
+// the test makes and removes.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "common/strings.h"
+#include "e2e/daemon.h"
+
+namespace berth::test {
+namespace {
+
+// A network namespace joined to the host by a veth pair: host end `host_if` with
+// 10.250.K.1/24, the other end inside with .2 — a second machine on a cable.
+class PeerHost {
+ public:
+  PeerHost(const std::string& tag, int k) : ns_("bp" + tag), host_if_("vp" + tag), k_(k) {
+    std::string sub = "10." + std::to_string(k) + ".0.";
+    sh("ip netns add " + ns_ + " && ip link add " + host_if_ + " type veth peer name eth0 netns " +
+       ns_ + " && ip addr add " + sub + "1/24 dev " + host_if_ + " && ip link set " + host_if_ +
+       " up && ip -n " + ns_ + " addr add " + sub + "2/24 dev eth0 && ip -n " + ns_ +
+       " link set eth0 up && ip -n " + ns_ + " link set lo up && ip -n " + ns_ +
+       " route add default via " + sub + "1");
+  }
+  ~PeerHost() { sh("ip link del " + host_if_ + " 2>/dev/null; ip netns del " + ns_); }
+  std::string hostAddr() const { return "10." + std::to_string(k_) + ".0.1"; }
+  std::string peerAddr() const { return "10." + std::to_string(k_) + ".0.2"; }
+  const std::string& hostIf() const { return host_if_; }
+  const std::string& ns() const { return ns_; }
+  CmdResult exec(const std::string& cmd) const {
+    return runCmd({"ip", "netns", "exec", ns_, "/bin/sh", "-c", cmd}, "", 30);
+  }
+  static CmdResult sh(const std::string& cmd) { return runCmd({"/bin/sh", "-c", cmd}, "", 30); }
+
+ private:
+  std::string ns_, host_if_;
+  int k_;
+};
+
+const char* kHttpd =
+    "mkdir -p /www && echo \"page of $(hostname)\" > /www/index.html && "
+    "exec httpd -f -vv -p 80 -h /www";
+
+class Network : public RootTest {
+ protected:
+  void SetUp() override {
+    RootTest::SetUp();
+    if (HasFatalFailure()) return;
+    d_ = std::make_unique<Daemon>();
+    tag_ = std::to_string(::getpid() % 100000);
+  }
+  void TearDown() override { d_.reset(); }
+
+  std::string ipOf(const std::string& name, const std::string& network) {
+    auto j = d_->inspect(name);
+    return j["network_settings"]["networks"][network].value("ip", "");
+  }
+  CmdResult curl(const std::string& url) {
+    return runCmd({"curl", "-s", "--max-time", "5", url}, "", 15);
+  }
+  // Interfaces enslaved to the daemon's bridges, and its table's rules and elements.
+  std::string links() { return PeerHost::sh("ip -o link show | grep -c 'vb' || true").out; }
+  std::string ruleset() { return PeerHost::sh("nft list table ip " + d_->table()).out; }
+
+  std::unique_ptr<Daemon> d_;
+  std::string tag_;
+};
+
+TEST_F(Network, PublishedPortServesLoopbackOtherAddressesAndOtherHostsWithTheirOwnAddress) {
+  PeerHost peer(tag_, 250);
+  auto run = d_->berth({"run", "-d", "--name", "web", "-p", "18080:80", "busybox", "sh", "-c",
+                        kHttpd});
+  ASSERT_EQ(run.code, 0) << run.err;
+  ASSERT_TRUE(eventually([&] { return curl("http://127.0.0.1:18080/").out.starts_with("page"); }))
+      << curl("http://127.0.0.1:18080/").err << d_->berth({"logs", "web"}).err;
+  // From the host through another of its addresses: the server sees that address.
+  EXPECT_EQ(curl("http://" + peer.hostAddr() + ":18080/").out.rfind("page of", 0), 0u);
+  // From another machine: it sees the client's own address (no proxy, no masquerade).
+  auto remote = peer.exec("wget -qO- http://" + peer.hostAddr() + ":18080/ 2>&1 || "
+                          "busybox wget -qO- http://" + peer.hostAddr() + ":18080/");
+  EXPECT_EQ(remote.out.rfind("page of", 0), 0u) << remote.out << remote.err;
+  ASSERT_TRUE(eventually([&] {
+    return d_->berth({"logs", "web"}).err.find(peer.peerAddr()) != std::string::npos;
+  }, 5)) << d_->berth({"logs", "web"}).err;
+  EXPECT_NE(d_->berth({"logs", "web"}).err.find(peer.hostAddr()), std::string::npos);
+  // Hairpin: another container through the host's address.
+  auto hair = d_->berth({"run", "--rm", "busybox", "wget", "-qO-",
+                         "http://" + peer.hostAddr() + ":18080/"});
+  EXPECT_EQ(hair.out.rfind("page of", 0), 0u) << hair.err;
+  // port and ps tell where it is published.
+  EXPECT_EQ(d_->berth({"port", "web"}).out, "80/tcp -> 0.0.0.0:18080\n");
+}
+
+TEST_F(Network, UserNetworkResolvesNamesUntilDisconnected) {
+  auto net = d_->berth({"network", "create", "appnet"});
+  ASSERT_EQ(net.code, 0) << net.err;
+  ASSERT_EQ(d_->berth({"run", "-d", "--name", "a", "--network", "appnet", "--network-alias",
+                       "alpha", "busybox", "sh", "-c", kHttpd})
+                .code,
+            0);
+  std::string a_ip = ipOf("a", "appnet");
+  ASSERT_FALSE(a_ip.empty());
+  auto got = d_->berth({"run", "--rm", "--network", "appnet", "busybox", "sh", "-c",
+                        "wget -qO- http://a/ && wget -qO- http://alpha/ && cat /etc/resolv.conf"});
+  EXPECT_EQ(got.code, 0) << got.err;
+  EXPECT_EQ(got.out.rfind("page of", 0), 0u) << got.out;
+  auto info = nlohmann::json::parse(d_->berth({"network", "inspect", "appnet"}).out);
+  std::string resolver = info[0].value("dns", "");
+  ASSERT_FALSE(resolver.empty()) << info.dump();
+  EXPECT_NE(got.out.find("nameserver " + resolver), std::string::npos) << got.out;
+  auto dig = runCmd({"dig", "+short", "+time=2", "+tries=1", "@" + resolver, "a"});
+  EXPECT_EQ(dig.out, a_ip + "\n") << dig.err;
+  EXPECT_EQ(runCmd({"dig", "+short", "+tcp", "@" + resolver, "alpha"}).out, a_ip + "\n");
+
+  ASSERT_EQ(d_->berth({"network", "disconnect", "appnet", "a"}).code, 0);
+  EXPECT_EQ(runCmd({"dig", "+short", "+time=2", "+tries=1", "@" + resolver, "a"}).out, "");
+  auto after = d_->berth({"run", "--rm", "--network", "appnet", "busybox", "wget", "-qO-",
+                          "-T", "2", "http://a/"});
+  EXPECT_NE(after.code, 0);
+  // Connected again, with the name back.
+  ASSERT_EQ(d_->berth({"network", "connect", "appnet", "a"}).code, 0);
+  EXPECT_FALSE(runCmd({"dig", "+short", "@" + resolver, "a"}).out.empty());
+}
+
+TEST_F(Network, LinkGivesDockersVariablesAndAHostsEntry) {
+  ASSERT_EQ(d_->berth({"run", "-d", "--name", "a", "--expose", "80", "-e", "SECRET=s3", "busybox",
+                       "sh", "-c", kHttpd})
+                .code,
+            0);
+  std::string ip = ipOf("a", "bridge");
+  ASSERT_FALSE(ip.empty());
+  auto r = d_->berth({"run", "--rm", "--link", "a:db", "busybox", "sh", "-c",
+                      "env | sort; grep db /etc/hosts; wget -qO- http://db/"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const std::string& line :
+       {"DB_PORT_80_TCP_ADDR=" + ip, "DB_PORT_80_TCP_PORT=80", "DB_PORT_80_TCP_PROTO=tcp",
+        "DB_PORT_80_TCP=tcp://" + ip + ":80", "DB_PORT=tcp://" + ip + ":80", "DB_NAME=/",
+        "DB_ENV_SECRET=s3", ip + "\tdb a", "page of"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+}
+
+TEST_F(Network, MacvlanContainersAreReachableFromTheParentsSegment) {
+  PeerHost seg(tag_, 251);
+  std::string sub = "10.251.0.";
+  auto net = d_->berth({"network", "create", "-d", "macvlan", "--subnet", sub + "0/24",
+                        "--gateway", sub + "1", "-o", "parent=" + seg.hostIf(), "mv"});
+  ASSERT_EQ(net.code, 0) << net.err;
+  for (const char* n : {"m1", "m2"})
+    ASSERT_EQ(d_->berth({"run", "-d", "--name", n, "--network", "mv", "busybox", "sh", "-c",
+                         kHttpd}).code, 0);
+  // The segment's machine is .2 (the peer end); the host's .1 stays on the parent.
+  for (const char* n : {"m1", "m2"}) {
+    std::string ip = ipOf(n, "mv");
+    ASSERT_EQ(ip.rfind(sub, 0), 0u) << ip;
+    auto got = seg.exec("for i in 1 2 3 4 5; do busybox wget -qO- -T 2 http://" + ip +
+                        "/ && break; sleep 0.2; done");
+    EXPECT_EQ(got.out, std::string("page of ") + trim(d_->inspect(n)["id"].get<std::string>()).substr(0, 12) + "\n")
+        << n << " " << ip << got.err;
+  }
+}
+
+TEST_F(Network, PublishedPortsSurviveADaemonCrashWithoutDuplicates) {
+  ASSERT_EQ(d_->berth({"network", "create", "crashnet"}).code, 0);
+  ASSERT_EQ(d_->berth({"run", "-d", "--name", "web", "-p", "18081:80", "busybox", "sh", "-c",
+                       kHttpd}).code, 0);
+  ASSERT_EQ(d_->berth({"run", "-d", "--name", "other", "--network", "crashnet", "busybox",
+                       "sleep", "600"}).code, 0);
+  ASSERT_TRUE(eventually([&] { return curl("http://127.0.0.1:18081/").out.starts_with("page"); }));
+  std::string rules = ruleset(), before_links = links();
+  d_->kill9();
+  d_->start();
+  EXPECT_EQ(curl("http://127.0.0.1:18081/").out.rfind("page of", 0), 0u);
+  EXPECT_EQ(ruleset(), rules);
+  EXPECT_EQ(links(), before_links);
+  // A new container gets a new address, not one that is still in use.
+  ASSERT_EQ(d_->berth({"run", "-d", "--name", "web2", "busybox", "sleep", "600"}).code, 0);
+  EXPECT_NE(ipOf("web2", "bridge"), ipOf("web", "bridge"));
+
+  // Removing a network in use is refused; once unused, nothing of it is left.
+  auto busy = d_->berth({"network", "rm", "crashnet"});
+  EXPECT_NE(busy.code, 0);
+  EXPECT_NE(busy.err.find("other"), std::string::npos) << busy.err;
+  auto info = nlohmann::json::parse(d_->berth({"network", "inspect", "crashnet"}).out);
+  std::string bridge = info[0].value("interface", "");
+  ASSERT_FALSE(bridge.empty());
+  ASSERT_EQ(d_->berth({"rm", "-f", "other"}).code, 0);
+  ASSERT_EQ(d_->berth({"network", "rm", "crashnet"}).code, 0);
+  EXPECT_NE(PeerHost::sh("ip link show " + bridge).code, 0);
+  EXPECT_EQ(ruleset().find(bridge), std::string::npos) << ruleset();
+}
+
+TEST_F(Network, BadInputIsRefusedAndLeavesNothing) {
+  ASSERT_EQ(d_->berth({"network", "create", "--subnet", "10.252.0.0/24", "n1"}).code, 0);
+  std::string rules = ruleset(), before = links();
+  auto overlap = d_->berth({"network", "create", "--subnet", "10.252.0.128/25", "n2"});
+  EXPECT_NE(overlap.code, 0);
+  EXPECT_NE(overlap.err.find("overlaps network 'n1'"), std::string::npos) << overlap.err;
+  auto cidr = d_->berth({"network", "create", "--subnet", "10.252.1.0/33", "n3"});
+  EXPECT_NE(cidr.code, 0);
+  EXPECT_NE(cidr.err.find("prefix"), std::string::npos) << cidr.err;
+  auto gw = d_->berth({"network", "create", "--subnet", "10.252.2.0/24", "--gateway",
+                       "10.252.3.1", "n4"});
+  EXPECT_NE(gw.code, 0);
+  EXPECT_NE(gw.err.find("outside subnet"), std::string::npos) << gw.err;
+  EXPECT_EQ(d_->berth({"network", "ls", "-q"}).out.size(), 4 * 13u);  // bridge host none n1
+
+  ASSERT_EQ(d_->berth({"run", "-d", "--name", "fixed", "--network", "n1", "--ip", "10.252.0.9",
+                       "busybox", "sleep", "600"}).code, 0);
+  std::string with_one = links();
+  auto taken = d_->berth({"run", "-d", "--name", "clash", "--network", "n1", "--ip",
+                          "10.252.0.9", "busybox", "sleep", "600"});
+  EXPECT_NE(taken.code, 0);
+  EXPECT_NE(taken.err.find("already in use"), std::string::npos) << taken.err;
+  EXPECT_EQ(links(), with_one);
+
+  // A port a host process holds.
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(18082);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ::listen(s, 1);
+  auto busy = d_->berth({"run", "-d", "--name", "busy", "-p", "18082:80", "busybox", "sleep", "9"});
+  ::close(s);
+  EXPECT_NE(busy.code, 0);
+  EXPECT_NE(busy.err.find("already in use"), std::string::npos) << busy.err;
+  EXPECT_EQ(links(), with_one);
+  EXPECT_EQ(ruleset().find("18082"), std::string::npos);
+  // Two containers cannot publish the same port.
+  ASSERT_EQ(d_->berth({"run", "-d", "--name", "p1", "-p", "18083:80", "busybox", "sleep", "600"})
+                .code, 0);
+  auto twice = d_->berth({"run", "-d", "--name", "p2", "-p", "18083:80", "busybox", "sleep", "9"});
+  EXPECT_NE(twice.code, 0);
+  EXPECT_NE(twice.err.find("already published"), std::string::npos) << twice.err;
+
+  auto in_use = d_->berth({"network", "rm", "n1"});
+  EXPECT_NE(in_use.code, 0);
+  EXPECT_NE(in_use.err.find("fixed"), std::string::npos) << in_use.err;
+  EXPECT_NE(d_->berth({"network", "rm", "bridge"}).code, 0);
+}
+
+}  // namespace
+}  // namespace berth::test
