@@ -52,8 +52,8 @@ class Netlink {
  public:
   // A socket in the calling thread's netns (close-on-exec).
   static Result<Netlink> open();
-  // A socket living in the netns `netns_fd`. The socket is made on a short-lived thread:
-  // the calling thread's namespace is unchanged afterwards.
+  // A socket living in the netns `netns_fd`, made with the calling thread switched into it
+  // for the moment (see netns.h): the thread is back in its own namespace afterwards.
   static Result<Netlink> openIn(int netns_fd);
 
   Netlink(Netlink&& o) noexcept;

@@ -8,8 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <system_error>
-#include <thread>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "common/strings.h"
 #include "sys/netlink.h"
@@ -21,17 +22,26 @@ namespace {
 // Every new network namespace numbers its loopback 1 (LOOPBACK_IFINDEX in the kernel).
 constexpr int kLoopbackIndex = 1;
 
-// Runs fn on a new thread and waits for it. Namespace switches happen there, so no thread
-// of the caller's ever changes namespace, and none is left in the wrong one if switching
-// back were to fail: the thread just ends.
-Status onFreshThread(const std::function<Status()>& fn) {
-  Status result;
-  try {
-    std::thread t([&] { result = fn(); });
-    t.join();
-  } catch (const std::system_error& e) {
-    return errnoError("start a thread", e.code().value());
+// Moves the calling thread into another network namespace (setns into `target`, or a new
+// one with unshare when `target` is -1), runs fn there, and moves it back.
+Status switchAndRun(int target, const std::function<Status()>& fn) {
+  int home = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (home < 0) return errnoError("open '/proc/thread-self/ns/net'", errno);
+  if ((target < 0 ? ::unshare(CLONE_NEWNET) : ::setns(target, CLONE_NEWNET)) != 0) {
+    int err = errno;
+    ::close(home);
+    if (target < 0) return errnoError("unshare network namespace", err);
+    return errnoError("enter netns fd " + std::to_string(target), err);
   }
+  Status result = fn();
+  if (::setns(home, CLONE_NEWNET) != 0) {
+    // Going on would make every later socket of this thread, every link it lists, the
+    // container's. Stopping is better.
+    std::fprintf(stderr, "berth: fatal: return to own network namespace: %s\n",
+                 std::strerror(errno));
+    std::abort();
+  }
+  ::close(home);
   return result;
 }
 
@@ -43,23 +53,19 @@ Result<Fd> createNetns(const std::string& path) {
   if (f < 0) return errnoError(what, errno);
   ::close(f);
   Fd ns;
-  Status s = onFreshThread([&]() -> Status {
-    if (::unshare(CLONE_NEWNET) != 0) return errnoError(what + ": unshare", errno);
+  Status s = switchAndRun(-1, [&]() -> Status {
     int fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errnoError(what + ": open '/proc/thread-self/ns/net'", errno);
+    if (fd < 0) return errnoError("open '/proc/thread-self/ns/net'", errno);
     ns = Fd(fd);
-    // The bind mount keeps the namespace alive once this thread and the fd are gone.
+    // The bind mount keeps the namespace alive once the fd is closed.
     if (::mount("/proc/thread-self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) != 0)
-      return errnoError(what + ": bind mount", errno);
-    auto nl = Netlink::open();
-    if (!nl.ok()) return nl.error().context(what);
-    Status up = nl->setUp(kLoopbackIndex);
-    if (!up.ok()) return up.error().context(what);
-    return okStatus();
+      return errnoError("bind mount", errno);
+    Netlink nl = BERTH_TRY(Netlink::open());
+    return nl.setUp(kLoopbackIndex);
   });
   if (!s.ok()) {
     (void)removeNetns(path);
-    return s.error();
+    return s.error().context(what);
   }
   return ns;
 }
@@ -88,11 +94,7 @@ Status removeNetns(const std::string& path) {
 }
 
 Status inNetns(int netns_fd, const std::function<Status()>& fn) {
-  return onFreshThread([&]() -> Status {
-    if (::setns(netns_fd, CLONE_NEWNET) != 0)
-      return errnoError("enter netns fd " + std::to_string(netns_fd), errno);
-    return fn();
-  });
+  return switchAndRun(netns_fd, fn);
 }
 
 }  // namespace berth::sys

@@ -1,7 +1,13 @@
 #pragma once
 // Network namespaces kept alive by a bind mount (as `ip netns` does), and running code in
-// one. Safe in a multi-threaded process: namespace switches happen on short-lived threads,
-// so the caller's threads never change namespace.
+// one.
+//
+// Safe in a multi-threaded process: a network namespace belongs to a thread, not to the
+// process, so only the calling thread ever changes namespace, only for the duration of the
+// call, and it is back in its own before the call returns. (Switching back cannot fail short
+// of the kernel failing a small allocation; if it ever did, the process aborts rather than
+// leave a thread in a container's namespace.) No thread is started: on a busy host, thread
+// creation alone can cost milliseconds while the kernel tears other namespaces down.
 
 #include <functional>
 #include <string>
@@ -23,10 +29,10 @@ Result<Fd> openNetns(const std::string& path);
 // Unmounts (MNT_DETACH) and removes `path`; missing is fine (idempotent). The namespace
 // itself goes when the last process, socket and fd in or on it is gone.
 Status removeNetns(const std::string& path);
-// Runs fn on a short-lived thread that entered `netns_fd`, and returns its Status once the
-// thread is gone; the calling thread never changes namespace. For things that have no
-// netlink message: sockets made there stay in that namespace, /proc/sys/net is that
-// namespace's. fn must not rely on the caller's thread-locals.
+// Runs fn with the calling thread in `netns_fd`, then switches it back, and returns fn's
+// Status. For things that have no netlink message: sockets made in fn stay in that
+// namespace, and /proc/sys/net is that namespace's. May nest. kInvalidArgument (fn not run)
+// when `netns_fd` is not a network namespace.
 Status inNetns(int netns_fd, const std::function<Status()>& fn);
 
 }  // namespace berth::sys
