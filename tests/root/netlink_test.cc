@@ -462,6 +462,30 @@ TEST_F(NetlinkTest, LinkSettingsMovesAndDeletes) {
   EXPECT_EQ(messageOf(again), "delete link #" + std::to_string(ai) + ": no such device");
 }
 
+TEST_F(NetlinkTest, ListsLinksAcrossManyDatagrams) {
+  int ns = newNetns();
+  ASSERT_GE(ns, 0);
+  ASSERT_OK_AND_ASSIGN(nl, Netlink::openIn(ns));
+  // ~1.5 KiB a link: 60 links make a dump of several datagrams.
+  std::vector<std::string> want = {"lo"};
+  for (int i = 0; i < 30; ++i) {
+    std::string a = "m" + std::to_string(i) + "a" + std::to_string(::getpid());
+    std::string b = "m" + std::to_string(i) + "b" + std::to_string(::getpid());
+    ASSERT_OK(nl.createVeth(a, b));
+    want.push_back(a);
+    want.push_back(b);
+  }
+  ASSERT_OK_AND_ASSIGN(all, nl.links());
+  std::vector<std::string> names;
+  for (const auto& l : all) names.push_back(l.name);
+  std::sort(names.begin(), names.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(names, want);
+  // And the socket still pairs answers with requests afterwards.
+  ASSERT_OK_AND_ASSIGN(lo, nl.link("lo"));
+  EXPECT_EQ(lo.index, 1);
+}
+
 TEST_F(NetlinkTest, ErrorsHaveTheRightCodesAndNameTheLink) {
   int ns = newNetns();
   ASSERT_GE(ns, 0);
