@@ -17,6 +17,7 @@ void write(Level level, std::string_view msg);
 inline void warn(std::string_view msg) { write(Level::kWarn, msg); }
 inline void error(std::string_view msg) { write(Level::kError, msg); }
 inline void debug(std::string_view msg) { write(Level::kDebug, msg); }
+inline void info(std::string_view msg) { write(Level::kInfo, msg); }
 
 // True when messages go to a file rather than stderr.
 bool toFile();

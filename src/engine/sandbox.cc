@@ -7,7 +7,9 @@
 
 #include "common/strings.h"
 #include "engine/engine.h"
+#include "engine/container_spec.h"
 #include "engine/entry.h"
+#include "engine/image_access.h"
 #include "engine/network_manager.h"
 #include "engine/runtime_spec.h"
 #include "network/links.h"

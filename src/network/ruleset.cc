@@ -59,8 +59,6 @@ std::string chainsScript(const std::string& table, const std::vector<BridgeRules
   s += "add rule ip " + t + " prerouting fib daddr type local jump publish\n";
   s += "add rule ip " + t + " output fib daddr type local jump publish\n";
 
-  std::string all;
-  for (const auto& b : bridges) all += (all.empty() ? "" : ", ") + q(b.interface);
   s += "add rule ip " + t + " forward ct state established,related accept\n";
   s += "add rule ip " + t + " forward ct status dnat accept\n";
   for (const auto& b : bridges) {
@@ -75,8 +73,11 @@ std::string chainsScript(const std::string& table, const std::vector<BridgeRules
     } else {
       s += "add rule ip " + t + " postrouting ip saddr " + b.subnet + " oifname != " + i +
            " masquerade\n";
-      s += "add rule ip " + t + " forward iifname " + i + " oifname != " + i + " oifname { " +
-           all + " } drop\n";
+      std::string others;
+      for (const auto& o : bridges)
+        if (o.interface != b.interface) others += (others.empty() ? "" : ", ") + q(o.interface);
+      if (!others.empty())
+        s += "add rule ip " + t + " forward iifname " + i + " oifname { " + others + " } drop\n";
     }
   }
   return s;
