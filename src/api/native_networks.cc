@@ -110,8 +110,7 @@ void addNetworks(Router& r, Engine& e) {
           res.send(200, "text/plain", "");
           return okStatus();
         }));
-  r.add("POST", "/v1/networks/{id}/disconnect",
-        handle([&e](Request& req, Response& res) -> Status {
+  r.add("POST", "/v1/networks/{id}/disconnect", handle([&e](Request& req, Response& res) -> Status {
           json body = BERTH_TRY(req.readJson());
           if (!body.is_object()) return invalidArgument("the body must be a JSON object");
           std::string container;

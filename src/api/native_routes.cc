@@ -76,10 +76,10 @@ json portsJson(const Container& c) {
 json networkSettingsJson(const Container& c) {
   json networks = json::object();
   for (const auto& ep : c.state.net.endpoints)
-    networks[ep.network] = {{"network_id", ep.network_id}, {"ip", ep.ip},
-                            {"prefix_len", ep.prefix_len}, {"gateway", ep.gateway},
-                            {"mac", ep.mac},               {"aliases", ep.aliases},
-                            {"if_name", ep.if_name}};
+    networks[ep.network] = {
+        {"network_id", ep.network_id}, {"ip", ep.ip},   {"prefix_len", ep.prefix_len},
+        {"gateway", ep.gateway},       {"mac", ep.mac}, {"aliases", ep.aliases},
+        {"if_name", ep.if_name}};
   return {{"networks", networks}, {"ports", portsJson(c)}, {"sandbox", c.state.net.sandbox}};
 }
 

@@ -109,11 +109,11 @@ Result<Container> containerFromJson(const json& j) {
       const json& n = s["network"];
       c.state.net.sandbox = n.value("sandbox", "");
       for (const auto& e : n.value("endpoints", json::array()))
-        c.state.net.endpoints.push_back(
-            {e.value("network_id", ""), e.value("network", ""), e.value("ip", ""),
-             e.value("prefix_len", 0), e.value("gateway", ""), e.value("mac", ""),
-             e.value("aliases", std::vector<std::string>{}), e.value("host_if", ""),
-             e.value("if_name", "")});
+        c.state.net.endpoints.push_back({e.value("network_id", ""), e.value("network", ""),
+                                         e.value("ip", ""), e.value("prefix_len", 0),
+                                         e.value("gateway", ""), e.value("mac", ""),
+                                         e.value("aliases", std::vector<std::string>{}),
+                                         e.value("host_if", ""), e.value("if_name", "")});
       for (const auto& p : n.value("ports", json::array()))
         c.state.net.ports.push_back({p.value("container_port", 0), p.value("protocol", "tcp"),
                                      p.value("host_ip", ""), p.value("host_port", 0)});

@@ -325,7 +325,8 @@ Result<std::pair<int, std::string>> parseExpose(const std::string& text) {
   std::string num = text.substr(0, slash);
   int port = 0;
   auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), port);
-  if (ec != std::errc() || end != num.data() + num.size() || port < 1 || port > 65535 || (proto != "tcp" && proto != "udp"))
+  if (ec != std::errc() || end != num.data() + num.size() || port < 1 || port > 65535 ||
+      (proto != "tcp" && proto != "udp"))
     return invalidArgument("field 'expose': " + quote(text) + " is not PORT[/tcp|udp]");
   return std::make_pair(port, proto);
 }

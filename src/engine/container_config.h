@@ -93,12 +93,12 @@ struct ContainerConfig {
   std::string network_mode = "bridge";
   std::map<std::string, EndpointConfig> networks;
   std::vector<PortBinding> ports;
-  bool publish_all = false;          // the image's EXPOSEd ports and `expose`, on free ports
-  std::vector<std::string> expose;   // "80/tcp"
-  std::vector<std::string> links;    // "NAME[:ALIAS]"
-  std::vector<std::string> dns;      // nameservers; empty: the network's resolver
-  std::string stop_signal;  // empty: the image's STOPSIGNAL or SIGTERM
-  int stop_timeout = -1;    // seconds; -1: 10
+  bool publish_all = false;         // the image's EXPOSEd ports and `expose`, on free ports
+  std::vector<std::string> expose;  // "80/tcp"
+  std::vector<std::string> links;   // "NAME[:ALIAS]"
+  std::vector<std::string> dns;     // nameservers; empty: the network's resolver
+  std::string stop_signal;          // empty: the image's STOPSIGNAL or SIGTERM
+  int stop_timeout = -1;            // seconds; -1: 10
   LogOptions log;
 };
 

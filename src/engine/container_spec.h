@@ -23,7 +23,7 @@ struct RunSpec {
   bool tty = false;
   bool host_network = false;
   std::string network_ns;  // a network namespace to join by path ("": a new one)
-  std::string rootfs;  // absolute path of the mounted root
+  std::string rootfs;      // absolute path of the mounted root
 };
 
 // Reads a file of the container's root ("/etc/passwd"); nullopt when it does not exist.

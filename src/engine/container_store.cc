@@ -80,12 +80,11 @@ Result<std::vector<nlohmann::json>> ContainerStore::loadRecords(Kind kind) {
   return out;
 }
 
-Status ContainerStore::putRecord(Kind kind, const std::string& name,
-                                 const nlohmann::json& record) {
+Status ContainerStore::putRecord(Kind kind, const std::string& name, const nlohmann::json& record) {
   std::lock_guard lock(mu_);
-  return db_->exec(std::string("INSERT OR REPLACE INTO ") + table(kind) +
-                       "(name, record) VALUES(?,?)",
-                   {name, record.dump()});
+  return db_->exec(
+      std::string("INSERT OR REPLACE INTO ") + table(kind) + "(name, record) VALUES(?,?)",
+      {name, record.dump()});
 }
 
 Status ContainerStore::removeRecord(Kind kind, const std::string& name) {

@@ -396,7 +396,7 @@ Status Engine::startLocked(Entry& e) {
   auto mounts = resolveMounts(e, rootfs);
   if (!mounts) return fail(mounts.error());
   if (auto a = applyConfig(*spec, c.config, *mounts, *paths); !a) return fail(a.error());
-  if (auto w = sys::writeFileAtomic(dir + "/config.json", spec->dump()); !w) return fail(w.error());
+  if (auto w = sys::replaceFile(dir + "/config.json", spec->dump()); !w) return fail(w.error());
   for (const char* f : {monitor::kExitFile, monitor::kInitPid, monitor::kRuntimeLog})
     ::unlink((dir + "/" + f).c_str());
 

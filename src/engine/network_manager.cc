@@ -25,10 +25,18 @@ using network::Ipv4;
 using nlohmann::json;
 
 json toJson(const Network& n) {
-  return {{"version", 1},        {"id", n.id},           {"name", n.name},
-          {"driver", n.driver},  {"subnet", n.subnet},   {"gateway", n.gateway},
-          {"ip_range", n.ip_range}, {"internal", n.internal}, {"options", n.options},
-          {"labels", n.labels},  {"created_ns", n.created_ns}, {"interface", n.interface}};
+  return {{"version", 1},
+          {"id", n.id},
+          {"name", n.name},
+          {"driver", n.driver},
+          {"subnet", n.subnet},
+          {"gateway", n.gateway},
+          {"ip_range", n.ip_range},
+          {"internal", n.internal},
+          {"options", n.options},
+          {"labels", n.labels},
+          {"created_ns", n.created_ns},
+          {"interface", n.interface}};
 }
 
 Result<Network> networkFromJson(const json& j) {
@@ -136,7 +144,8 @@ Status NetworkManager::ensureBuiltins() {
     const char* name;
     const char* driver;
   };
-  for (Builtin b : {Builtin{"bridge", "bridge"}, Builtin{"host", "host"}, Builtin{"none", "null"}}) {
+  for (Builtin b :
+       {Builtin{"bridge", "bridge"}, Builtin{"host", "host"}, Builtin{"none", "null"}}) {
     Network* have = nullptr;
     for (auto& [id, n] : networks_) {
       if (n.name == b.name) have = &n;
@@ -345,8 +354,7 @@ Status NetworkManager::remove(const std::string& ref) {
 }
 
 Result<Endpoint> NetworkManager::claim(const std::string& id, const std::string& name,
-                                       const Network& n, const EndpointConfig& cfg,
-                                       int index) {
+                                       const Network& n, const EndpointConfig& cfg, int index) {
   if (n.driver == "host" || n.driver == "null")
     return invalidArgument("container cannot be connected to network " + quote(n.name) +
                            " together with others");
@@ -477,9 +485,12 @@ Result<NetworkState> NetworkManager::setUp(const SandboxRequest& req) {
     tearDown(req.id, st);
     return e;
   };
+  int64_t t0 = nowNs();
   (void)sys::removeNetns(st.sandbox);  // leftovers of a crash
   auto ns = sys::createNetns(st.sandbox);
   if (!ns) return fail(ns.error().context("create network namespace"));
+  log::debug("sandbox " + req.id.substr(0, 12) + ": namespace in " +
+             std::to_string((nowNs() - t0) / 1000) + " us");
   int index = 0;
   for (const auto& [ref, cfg] : req.networks) {
     auto n = find(ref);
@@ -488,25 +499,32 @@ Result<NetworkState> NetworkManager::setUp(const SandboxRequest& req) {
     if (!d) return fail(invalidArgument("network " + quote(n->name) + " cannot be joined"));
     auto ep = claim(req.id, req.name, *n, cfg, index);
     if (!ep) return fail(ep.error());
-    network::EndpointSpec es{ep->host_if, ep->if_name, ep->ip, ep->prefix_len, ep->mac,
-                             ep->gateway, index == 0 && !ep->gateway.empty()};
+    network::EndpointSpec es{ep->host_if,
+                             ep->if_name,
+                             ep->ip,
+                             ep->prefix_len,
+                             ep->mac,
+                             ep->gateway,
+                             index == 0 && !ep->gateway.empty()};
     if (auto a = d->attach(specOf(*n), es, ns->get()); !a) {
       release(req.id, n->id);
       return fail(a.error());
     }
     st.endpoints.push_back(*ep);
     ++index;
+    log::debug("sandbox " + req.id.substr(0, 12) + ": " + n->name + " attached at " +
+               std::to_string((nowNs() - t0) / 1000) + " us");
   }
   if (!req.ports.empty()) {
     std::string ip = publishedAddress(st);
     if (ip.empty())
-      return fail(invalidArgument("published ports need a bridge network (this container has "
-                                  "none)"));
+      return fail(
+          invalidArgument("published ports need a bridge network (this container has "
+                          "none)"));
     auto ports = claimPorts(req.id, req.ports, ip);
     if (!ports) return fail(ports.error());
     st.ports = *ports;
-    if (auto a = sys::nftApply(network::portsScript(opts_.table, portMaps(st.ports, ip), true));
-        !a)
+    if (auto a = sys::nftApply(network::portsScript(opts_.table, portMaps(st.ports, ip), true)); !a)
       return fail(a.error().context("publish ports"));
   }
   return st;
@@ -515,8 +533,7 @@ Result<NetworkState> NetworkManager::setUp(const SandboxRequest& req) {
 void NetworkManager::tearDown(const std::string& id, NetworkState& st) {
   if (!st.ports.empty()) {
     std::string ip = publishedAddress(st);
-    if (auto d =
-            sys::nftApply(network::portsScript(opts_.table, portMaps(st.ports, ip), false));
+    if (auto d = sys::nftApply(network::portsScript(opts_.table, portMaps(st.ports, ip), false));
         !d)
       log::debug("unpublish ports of " + id.substr(0, 12) + ": " + d.error().message());
   }
@@ -530,8 +547,8 @@ void NetworkManager::tearDown(const std::string& id, NetworkState& st) {
       if (it != networks_.end()) n = it->second;
     }
     if (network::Driver* d = network::findDriver(n.driver)) {
-      network::EndpointSpec es{ep.host_if, ep.if_name, ep.ip, ep.prefix_len, ep.mac, ep.gateway,
-                               false};
+      network::EndpointSpec es{ep.host_if, ep.if_name, ep.ip, ep.prefix_len,
+                               ep.mac,     ep.gateway, false};
       if (auto s = d->detach(specOf(n), es, ns ? ns->get() : -1); !s)
         log::warn("detach " + id.substr(0, 12) + " from " + quote(ep.network) + ": " +
                   s.error().message());
@@ -569,7 +586,12 @@ Result<Endpoint> NetworkManager::connect(const std::string& id, const std::strin
     if (!used) break;
   }
   auto ep = BERTH_TRY(claim(id, name, n, cfg, index));
-  network::EndpointSpec es{ep.host_if, ep.if_name, ep.ip, ep.prefix_len, ep.mac, ep.gateway,
+  network::EndpointSpec es{ep.host_if,
+                           ep.if_name,
+                           ep.ip,
+                           ep.prefix_len,
+                           ep.mac,
+                           ep.gateway,
                            st.endpoints.empty() && !ep.gateway.empty()};
   if (auto a = d->attach(specOf(n), es, ns->get()); !a) {
     release(id, n.id);
@@ -593,8 +615,8 @@ Status NetworkManager::disconnect(const std::string& id, NetworkState& st,
   }
   auto ns = sys::openNetns(st.sandbox);
   if (network::Driver* d = network::findDriver(n.driver)) {
-    network::EndpointSpec es{it->host_if, it->if_name, it->ip, it->prefix_len, it->mac,
-                             it->gateway, false};
+    network::EndpointSpec es{it->host_if, it->if_name, it->ip, it->prefix_len,
+                             it->mac,     it->gateway, false};
     BERTH_RETURN_IF_ERROR(d->detach(specOf(n), es, ns ? ns->get() : -1));
   }
   release(id, n.id);

@@ -42,11 +42,11 @@ namespace berth::engine {
 class ContainerStore;
 
 struct NetworkOptions {
-  std::string table = "berth";             // the nftables table berth owns
-  std::string bridge = "berth0";           // the default network's bridge
+  std::string table = "berth";               // the nftables table berth owns
+  std::string bridge = "berth0";             // the default network's bridge
   std::string bridge_cidr = "10.88.0.1/16";  // its gateway address and prefix (--bip)
-  std::string pool = "10.89.0.0/16";       // where user networks' /24 subnets come from
-  std::string netns_dir;                   // sandboxes; <exec_root>/netns
+  std::string pool = "10.89.0.0/16";         // where user networks' /24 subnets come from
+  std::string netns_dir;                     // sandboxes; <exec_root>/netns
   std::string resolv_conf = "/etc/resolv.conf";
 };
 
@@ -160,10 +160,11 @@ class NetworkManager {
   ContainerStore& store_;
   std::unique_ptr<network::DnsServer> dns_;
 
-  std::mutex mu_;  // guards everything below
-  std::map<std::string, Network> networks_;                           // id → network
-  std::map<std::string, std::map<std::string, Attachment>> attached_;  // network id → container id → …
-  std::map<std::string, uint32_t> last_ip_;                           // network id → last handed out
+  std::mutex mu_;                            // guards everything below
+  std::map<std::string, Network> networks_;  // id → network
+  std::map<std::string, std::map<std::string, Attachment>>
+      attached_;                             // network id → container id → …
+  std::map<std::string, uint32_t> last_ip_;  // network id → last handed out
   std::vector<Published> published_;
 };
 

@@ -6,8 +6,8 @@
 #include <set>
 
 #include "common/strings.h"
-#include "engine/engine.h"
 #include "engine/container_spec.h"
+#include "engine/engine.h"
 #include "engine/entry.h"
 #include "engine/image_access.h"
 #include "engine/network_manager.h"
@@ -54,7 +54,7 @@ Result<SpecPaths> Engine::setUpNetwork(Entry& e, const json& image_config, RunSp
     paths.hosts.clear();
     paths.hostname.clear();
     run.hostname.clear();
-    BERTH_RETURN_IF_ERROR(sys::writeFileAtomic(paths.resolv_conf, host_resolv));
+    BERTH_RETURN_IF_ERROR(sys::replaceFile(paths.resolv_conf, host_resolv));
     return paths;
   }
   if (mode.starts_with("container:")) {
@@ -88,7 +88,8 @@ Result<SpecPaths> Engine::setUpNetwork(Entry& e, const json& image_config, RunSp
     std::string alias = colon == std::string::npos ? name : link.substr(colon + 1);
     auto peer = find(name);
     if (!peer) return peer.error().context("link " + quote(link));
-    if ((*peer)->c.id == c.id) return invalidArgument("link " + quote(link) + ": a container cannot link to itself");
+    if ((*peer)->c.id == c.id)
+      return invalidArgument("link " + quote(link) + ": a container cannot link to itself");
     Container pc;
     {
       std::lock_guard lock((*peer)->mu);
@@ -149,10 +150,9 @@ Result<SpecPaths> Engine::setUpNetwork(Entry& e, const json& image_config, RunSp
     auto env = network::linkEnv(c.name, peers[i]);
     run.env.insert(run.env.begin(), env.begin(), env.end());
   }
-  BERTH_RETURN_IF_ERROR(sys::writeFileAtomic(paths.hosts, hosts));
-  BERTH_RETURN_IF_ERROR(sys::writeFileAtomic(paths.hostname, run.hostname + "\n"));
-  BERTH_RETURN_IF_ERROR(
-      sys::writeFileAtomic(paths.resolv_conf, net_->resolvConf(*st, c.config.dns)));
+  BERTH_RETURN_IF_ERROR(sys::replaceFile(paths.hosts, hosts));
+  BERTH_RETURN_IF_ERROR(sys::replaceFile(paths.hostname, run.hostname + "\n"));
+  BERTH_RETURN_IF_ERROR(sys::replaceFile(paths.resolv_conf, net_->resolvConf(*st, c.config.dns)));
   return paths;
 }
 
@@ -176,8 +176,8 @@ Status Engine::networkRemove(const std::string& ref) {
     const ContainerConfig& cfg = e->c.config;
     if (cfg.network_mode == n.name || cfg.network_mode == n.id || cfg.networks.count(n.name) ||
         cfg.networks.count(n.id))
-      return conflict("network " + quote(n.name) + " is used by container " +
-                      quote(e->c.name) + ": remove it or disconnect it first");
+      return conflict("network " + quote(n.name) + " is used by container " + quote(e->c.name) +
+                      ": remove it or disconnect it first");
   }
   BERTH_RETURN_IF_ERROR(net_->remove(n.id));
   events_.publish({"network", "destroy", n.id, {{"name", n.name}, {"type", n.driver}}});
@@ -233,8 +233,7 @@ Status Engine::networkDisconnect(const std::string& network, const std::string& 
   bool on = std::any_of(c.state.net.endpoints.begin(), c.state.net.endpoints.end(),
                         [&](const Endpoint& ep) { return ep.network_id == n.id; });
   if (!configured && !on && !force)
-    return notFound("container " + quote(c.name) + " is not connected to network " +
-                    quote(n.name));
+    return notFound("container " + quote(c.name) + " is not connected to network " + quote(n.name));
   if (on) BERTH_RETURN_IF_ERROR(net_->disconnect(c.id, c.state.net, n.name));
   c.config.networks.erase(n.name);
   if (c.config.network_mode == n.name) {

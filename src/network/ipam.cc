@@ -109,8 +109,7 @@ Status reserve(const Pool& pool, const std::set<Ipv4>& taken, Ipv4 want) {
   if (!usable(pool, want))
     return invalidArgument("address " + formatIpv4(want) +
                            " is the network, broadcast or gateway address");
-  if (taken.count(want))
-    return conflict("address " + formatIpv4(want) + " is already in use");
+  if (taken.count(want)) return conflict("address " + formatIpv4(want) + " is already in use");
   return okStatus();
 }
 

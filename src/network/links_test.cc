@@ -12,7 +12,9 @@ bool has(const std::vector<std::string>& v, const std::string& s) {
 }
 
 TEST(Links, DefinesDockersVariables) {
-  LinkPeer p{"db", "10.88.0.5", {{5432, "tcp"}, {80, "tcp"}, {53, "udp"}},
+  LinkPeer p{"db",
+             "10.88.0.5",
+             {{5432, "tcp"}, {80, "tcp"}, {53, "udp"}},
              {"PATH=/bin", "POSTGRES_USER=app", "EMPTY="}};
   auto env = linkEnv("web", p);
   EXPECT_TRUE(has(env, "DB_NAME=/web/db"));

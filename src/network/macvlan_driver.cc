@@ -10,8 +10,7 @@ Status MacvlanDriver::check(NetworkSpec& spec) {
       return invalidArgument("macvlan networks take no option " + quote(k) +
                              " (known: parent, macvlan_mode)");
     if (k == "macvlan_mode" && v != "bridge")
-      return unsupported("option 'macvlan_mode': only bridge is supported (got " + quote(v) +
-                         ")");
+      return unsupported("option 'macvlan_mode': only bridge is supported (got " + quote(v) + ")");
   }
   auto parent = spec.options.find("parent");
   if (parent == spec.options.end() || parent->second.empty())

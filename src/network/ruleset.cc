@@ -41,7 +41,8 @@ void elements(std::string& s, const std::string& t, const std::vector<PortMap>& 
         list += (list.empty() ? "" : ", ") + element(p);
       }
     }
-    if (!list.empty()) s += std::string(verb) + " element ip " + t + " " + map + " { " + list + " }\n";
+    if (!list.empty())
+      s += std::string(verb) + " element ip " + t + " " + map + " { " + list + " }\n";
   }
 }
 
@@ -54,8 +55,7 @@ std::string chainsScript(const std::string& table, const std::vector<BridgeRules
   for (const char* c : {"publish", "prerouting", "output", "postrouting", "forward"})
     s += "flush chain ip " + t + " " + c + "\n";
   s += "add rule ip " + t + " publish dnat ip to ip daddr . meta l4proto . th dport map @pub_ip\n";
-  s += "add rule ip " + t +
-       " publish dnat ip to meta l4proto . th dport map @pub_any\n";
+  s += "add rule ip " + t + " publish dnat ip to meta l4proto . th dport map @pub_any\n";
   s += "add rule ip " + t + " prerouting fib daddr type local jump publish\n";
   s += "add rule ip " + t + " output fib daddr type local jump publish\n";
 
@@ -65,8 +65,8 @@ std::string chainsScript(const std::string& table, const std::vector<BridgeRules
     std::string i = q(b.interface);
     s += "add rule ip " + t + " postrouting oifname " + i +
          " ct status dnat ip saddr 127.0.0.0/8 masquerade\n";
-    s += "add rule ip " + t + " postrouting oifname " + i + " ct status dnat ip saddr " +
-         b.subnet + " masquerade\n";
+    s += "add rule ip " + t + " postrouting oifname " + i + " ct status dnat ip saddr " + b.subnet +
+         " masquerade\n";
     if (b.internal) {
       s += "add rule ip " + t + " forward iifname " + i + " oifname != " + i + " drop\n";
       s += "add rule ip " + t + " forward oifname " + i + " iifname != " + i + " drop\n";

@@ -31,7 +31,7 @@ struct BridgeRules {
 };
 
 struct PortMap {
-  std::string host_ip;  // "" every local address
+  std::string host_ip;   // "" every local address
   std::string protocol;  // "tcp" or "udp"
   uint16_t host_port = 0;
   std::string container_ip;

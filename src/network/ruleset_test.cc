@@ -12,7 +12,8 @@ size_t count(const std::string& s, const std::string& what) {
 }
 
 TEST(Ruleset, ChainsAreFlushedAndRefilledInOneScript) {
-  auto s = chainsScript("berth", {{"berth0", "10.88.0.0/16", false}, {"br-x", "10.89.0.0/24", true}});
+  auto s =
+      chainsScript("berth", {{"berth0", "10.88.0.0/16", false}, {"br-x", "10.89.0.0/24", true}});
   // Re-applying must not duplicate: every chain is flushed before its rules are added.
   for (const char* c : {"publish", "prerouting", "output", "postrouting", "forward"})
     EXPECT_EQ(count(s, std::string("flush chain ip berth ") + c + "\n"), 1u) << c;

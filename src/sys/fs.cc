@@ -46,13 +46,15 @@ Status writeFile(const std::string& path, const std::string& data) {
   return okStatus();
 }
 
-Status writeFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
+namespace {
+
+Status writeAndRename(const std::string& path, const std::string& data, mode_t mode, bool sync) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return errnoError("write " + quote(tmp), errno);
   ssize_t n = ::write(fd, data.data(), data.size());
   int err = errno;
-  if (n >= 0 && ::fsync(fd) != 0) err = errno, n = -1;
+  if (n >= 0 && sync && ::fsync(fd) != 0) err = errno, n = -1;
   ::close(fd);
   if (n < 0 || static_cast<size_t>(n) != data.size()) {
     ::unlink(tmp.c_str());
@@ -64,6 +66,16 @@ Status writeFileAtomic(const std::string& path, const std::string& data, mode_t 
     return errnoError("rename " + quote(tmp) + " to " + quote(path), err);
   }
   return okStatus();
+}
+
+}  // namespace
+
+Status writeFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
+  return writeAndRename(path, data, mode, true);
+}
+
+Status replaceFile(const std::string& path, const std::string& data, mode_t mode) {
+  return writeAndRename(path, data, mode, false);
 }
 
 Status mkdirAll(const std::string& path, mode_t mode) {

@@ -15,6 +15,9 @@ Result<std::string> readFile(const std::string& path);
 Status writeFile(const std::string& path, const std::string& data);
 // Writes to a temp file beside `path`, fsyncs and renames: readers see old or new.
 Status writeFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644);
+// The same without the fsync: readers see old or new, but a crash may lose it. For files
+// regenerated at every use (a container's bundle, /etc/hosts).
+Status replaceFile(const std::string& path, const std::string& data, mode_t mode = 0644);
 Status mkdirAll(const std::string& path, mode_t mode = 0755);
 // Creates an empty regular file if nothing exists at `path` (a bind-mount target).
 Status touch(const std::string& path);

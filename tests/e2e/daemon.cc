@@ -76,8 +76,8 @@ void Daemon::start() {
     ::setpgid(0, 0);
     ::execl(BERTHD, BERTHD, "--root", root().c_str(), "--exec-root", path("run").c_str(),
             "--socket", socket().c_str(), "--bridge", bridge_name.c_str(), "--bip", bip.c_str(),
-            "--address-pool", pool.c_str(), "--nft-table", table_name.c_str(),
-            "--resolv-conf", resolv.c_str(), "--cleanup", nullptr);
+            "--address-pool", pool.c_str(), "--nft-table", table_name.c_str(), "--resolv-conf",
+            resolv.c_str(), "--cleanup", nullptr);
     _exit(127);
   }
   bool up = eventually([&] { return berth({"version"}).code == 0; }, 20);

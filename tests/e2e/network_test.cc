@@ -73,24 +73,29 @@ class Network : public RootTest {
 
 TEST_F(Network, PublishedPortServesLoopbackOtherAddressesAndOtherHostsWithTheirOwnAddress) {
   PeerHost peer(tag_, 250);
-  auto run = d_->berth({"run", "-d", "--name", "web", "-p", "18080:80", "busybox", "sh", "-c",
-                        kHttpd});
+  auto run =
+      d_->berth({"run", "-d", "--name", "web", "-p", "18080:80", "busybox", "sh", "-c", kHttpd});
   ASSERT_EQ(run.code, 0) << run.err;
   ASSERT_TRUE(eventually([&] { return curl("http://127.0.0.1:18080/").out.starts_with("page"); }))
       << curl("http://127.0.0.1:18080/").err << d_->berth({"logs", "web"}).err;
   // From the host through another of its addresses: the server sees that address.
   EXPECT_EQ(curl("http://" + peer.hostAddr() + ":18080/").out.rfind("page of", 0), 0u);
   // From another machine: it sees the client's own address (no proxy, no masquerade).
-  auto remote = peer.exec("wget -qO- http://" + peer.hostAddr() + ":18080/ 2>&1 || "
-                          "busybox wget -qO- http://" + peer.hostAddr() + ":18080/");
+  auto remote = peer.exec("wget -qO- http://" + peer.hostAddr() +
+                          ":18080/ 2>&1 || "
+                          "busybox wget -qO- http://" +
+                          peer.hostAddr() + ":18080/");
   EXPECT_EQ(remote.out.rfind("page of", 0), 0u) << remote.out << remote.err;
-  ASSERT_TRUE(eventually([&] {
-    return d_->berth({"logs", "web"}).err.find(peer.peerAddr()) != std::string::npos;
-  }, 5)) << d_->berth({"logs", "web"}).err;
+  ASSERT_TRUE(eventually(
+      [&] {
+        return d_->berth({"logs", "web"}).err.find(peer.peerAddr()) != std::string::npos;
+      },
+      5))
+      << d_->berth({"logs", "web"}).err;
   EXPECT_NE(d_->berth({"logs", "web"}).err.find(peer.hostAddr()), std::string::npos);
   // Hairpin: another container through the host's address.
-  auto hair = d_->berth({"run", "--rm", "busybox", "wget", "-qO-",
-                         "http://" + peer.hostAddr() + ":18080/"});
+  auto hair = d_->berth(
+      {"run", "--rm", "busybox", "wget", "-qO-", "http://" + peer.hostAddr() + ":18080/"});
   EXPECT_EQ(hair.out.rfind("page of", 0), 0u) << hair.err;
   // port and ps tell where it is published.
   EXPECT_EQ(d_->berth({"port", "web"}).out, "80/tcp -> 0.0.0.0:18080\n");
@@ -119,8 +124,8 @@ TEST_F(Network, UserNetworkResolvesNamesUntilDisconnected) {
 
   ASSERT_EQ(d_->berth({"network", "disconnect", "appnet", "a"}).code, 0);
   EXPECT_EQ(runCmd({"dig", "+short", "+time=2", "+tries=1", "@" + resolver, "a"}).out, "");
-  auto after = d_->berth({"run", "--rm", "--network", "appnet", "busybox", "wget", "-qO-",
-                          "-T", "2", "http://a/"});
+  auto after = d_->berth(
+      {"run", "--rm", "--network", "appnet", "busybox", "wget", "-qO-", "-T", "2", "http://a/"});
   EXPECT_NE(after.code, 0);
   // Connected again, with the name back.
   ASSERT_EQ(d_->berth({"network", "connect", "appnet", "a"}).code, 0);
@@ -147,29 +152,36 @@ TEST_F(Network, LinkGivesDockersVariablesAndAHostsEntry) {
 TEST_F(Network, MacvlanContainersAreReachableFromTheParentsSegment) {
   PeerHost seg(tag_, 251);
   std::string sub = "10.251.0.";
-  auto net = d_->berth({"network", "create", "-d", "macvlan", "--subnet", sub + "0/24",
-                        "--gateway", sub + "1", "-o", "parent=" + seg.hostIf(), "mv"});
+  auto net = d_->berth({"network", "create", "-d", "macvlan", "--subnet", sub + "0/24", "--gateway",
+                        sub + "1", "-o", "parent=" + seg.hostIf(), "mv"});
   ASSERT_EQ(net.code, 0) << net.err;
   for (const char* n : {"m1", "m2"})
-    ASSERT_EQ(d_->berth({"run", "-d", "--name", n, "--network", "mv", "busybox", "sh", "-c",
-                         kHttpd}).code, 0);
+    ASSERT_EQ(
+        d_->berth({"run", "-d", "--name", n, "--network", "mv", "busybox", "sh", "-c", kHttpd})
+            .code,
+        0);
   // The segment's machine is .2 (the peer end); the host's .1 stays on the parent.
   for (const char* n : {"m1", "m2"}) {
     std::string ip = ipOf(n, "mv");
     ASSERT_EQ(ip.rfind(sub, 0), 0u) << ip;
     auto got = seg.exec("for i in 1 2 3 4 5; do busybox wget -qO- -T 2 http://" + ip +
                         "/ && break; sleep 0.2; done");
-    EXPECT_EQ(got.out, std::string("page of ") + trim(d_->inspect(n)["id"].get<std::string>()).substr(0, 12) + "\n")
+    EXPECT_EQ(got.out, std::string("page of ") +
+                           trim(d_->inspect(n)["id"].get<std::string>()).substr(0, 12) + "\n")
         << n << " " << ip << got.err;
   }
 }
 
 TEST_F(Network, PublishedPortsSurviveADaemonCrashWithoutDuplicates) {
   ASSERT_EQ(d_->berth({"network", "create", "crashnet"}).code, 0);
-  ASSERT_EQ(d_->berth({"run", "-d", "--name", "web", "-p", "18081:80", "busybox", "sh", "-c",
-                       kHttpd}).code, 0);
-  ASSERT_EQ(d_->berth({"run", "-d", "--name", "other", "--network", "crashnet", "busybox",
-                       "sleep", "600"}).code, 0);
+  ASSERT_EQ(
+      d_->berth({"run", "-d", "--name", "web", "-p", "18081:80", "busybox", "sh", "-c", kHttpd})
+          .code,
+      0);
+  ASSERT_EQ(d_->berth({"run", "-d", "--name", "other", "--network", "crashnet", "busybox", "sleep",
+                       "600"})
+                .code,
+            0);
   ASSERT_TRUE(eventually([&] { return curl("http://127.0.0.1:18081/").out.starts_with("page"); }));
   std::string rules = ruleset(), before_links = links();
   d_->kill9();
@@ -203,17 +215,19 @@ TEST_F(Network, BadInputIsRefusedAndLeavesNothing) {
   auto cidr = d_->berth({"network", "create", "--subnet", "10.252.1.0/33", "n3"});
   EXPECT_NE(cidr.code, 0);
   EXPECT_NE(cidr.err.find("prefix"), std::string::npos) << cidr.err;
-  auto gw = d_->berth({"network", "create", "--subnet", "10.252.2.0/24", "--gateway",
-                       "10.252.3.1", "n4"});
+  auto gw = d_->berth(
+      {"network", "create", "--subnet", "10.252.2.0/24", "--gateway", "10.252.3.1", "n4"});
   EXPECT_NE(gw.code, 0);
   EXPECT_NE(gw.err.find("outside subnet"), std::string::npos) << gw.err;
   EXPECT_EQ(d_->berth({"network", "ls", "-q"}).out.size(), 4 * 13u);  // bridge host none n1
 
   ASSERT_EQ(d_->berth({"run", "-d", "--name", "fixed", "--network", "n1", "--ip", "10.252.0.9",
-                       "busybox", "sleep", "600"}).code, 0);
+                       "busybox", "sleep", "600"})
+                .code,
+            0);
   std::string with_one = links();
-  auto taken = d_->berth({"run", "-d", "--name", "clash", "--network", "n1", "--ip",
-                          "10.252.0.9", "busybox", "sleep", "600"});
+  auto taken = d_->berth({"run", "-d", "--name", "clash", "--network", "n1", "--ip", "10.252.0.9",
+                          "busybox", "sleep", "600"});
   EXPECT_NE(taken.code, 0);
   EXPECT_NE(taken.err.find("already in use"), std::string::npos) << taken.err;
   EXPECT_EQ(links(), with_one);
@@ -232,8 +246,9 @@ TEST_F(Network, BadInputIsRefusedAndLeavesNothing) {
   EXPECT_EQ(links(), with_one);
   EXPECT_EQ(ruleset().find("18082"), std::string::npos);
   // Two containers cannot publish the same port.
-  ASSERT_EQ(d_->berth({"run", "-d", "--name", "p1", "-p", "18083:80", "busybox", "sleep", "600"})
-                .code, 0);
+  ASSERT_EQ(
+      d_->berth({"run", "-d", "--name", "p1", "-p", "18083:80", "busybox", "sleep", "600"}).code,
+      0);
   auto twice = d_->berth({"run", "-d", "--name", "p2", "-p", "18083:80", "busybox", "sleep", "9"});
   EXPECT_NE(twice.code, 0);
   EXPECT_NE(twice.err.find("already published"), std::string::npos) << twice.err;
