@@ -546,13 +546,86 @@ TEST(Ps, ObjectAndRow) {
   EXPECT_EQ(psObject(summary, 105 * kSecond, false)["ID"], "0123456789abcdef0123");
 }
 
+json apiPort(int container, const char* protocol, const char* ip, int host) {
+  return {
+      {"container_port", container}, {"protocol", protocol}, {"host_ip", ip}, {"host_port", host}};
+}
+
 TEST(Ps, Ports) {
   EXPECT_EQ(formatPorts(json::array()), "");
-  EXPECT_EQ(
-      formatPorts(json{
-          {{"container_port", 80}, {"proto", "tcp"}, {"host_ip", "0.0.0.0"}, {"host_port", 8080}},
-          {{"container_port", 53}, {"proto", "udp"}}}),
-      "0.0.0.0:8080->80/tcp, 53/udp");
+  EXPECT_EQ(formatPorts(nullptr), "");
+  EXPECT_EQ(formatPorts(json{apiPort(80, "tcp", "0.0.0.0", 18080),
+                             apiPort(9000, "udp", "127.0.0.1", 9000), apiPort(53, "udp", "", 0)}),
+            "0.0.0.0:18080->80/tcp, 127.0.0.1:9000->9000/udp, 53/udp");
+  // host_ip "" is every address; IPv6 in brackets.
+  EXPECT_EQ(formatPorts(json{apiPort(80, "tcp", "", 8080), apiPort(80, "tcp", "::", 8080)}),
+            "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp");
+  // Consecutive ports on consecutive host ports read as one range, as in docker.
+  EXPECT_EQ(formatPorts(json{apiPort(80, "tcp", "", 8000), apiPort(81, "tcp", "", 8001),
+                             apiPort(82, "tcp", "", 8002), apiPort(83, "tcp", "", 9000),
+                             apiPort(84, "udp", "", 9001), apiPort(5000, "tcp", "", 0),
+                             apiPort(5001, "tcp", "", 0)}),
+            "0.0.0.0:8000-8002->80-82/tcp, 0.0.0.0:9000->83/tcp, 0.0.0.0:9001->84/udp, "
+            "5000-5001/tcp");
+  json summary = {{"id", "abc"}, {"ports", {apiPort(80, "tcp", "0.0.0.0", 18080)}}};
+  EXPECT_EQ(psRow(psObject(summary, 0, true))[5], "0.0.0.0:18080->80/tcp");
+}
+
+TEST(Port, Lines) {
+  json ports = {apiPort(80, "tcp", "0.0.0.0", 18080), apiPort(80, "tcp", "::", 18080),
+                apiPort(53, "udp", "", 5353), apiPort(443, "tcp", "", 0)};
+  EXPECT_EQ(*portLines(ports, "", "web"),
+            (std::vector<std::string>{"80/tcp -> 0.0.0.0:18080", "80/tcp -> [::]:18080",
+                                      "53/udp -> 0.0.0.0:5353"}));
+  EXPECT_EQ(*portLines(ports, "80", "web"),
+            (std::vector<std::string>{"0.0.0.0:18080", "[::]:18080"}));
+  EXPECT_EQ(*portLines(ports, "53/udp", "web"), (std::vector<std::string>{"0.0.0.0:5353"}));
+  EXPECT_EQ(portLines(ports, "53", "web").error().message(),
+            "no public port '53/tcp' published for 'web'");
+  EXPECT_EQ(portLines(ports, "443", "web").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(portLines(ports, "80-81", "web").error().message(),
+            "invalid port '80-81': expected PRIVATE_PORT[/PROTOCOL] such as 80/tcp");
+  EXPECT_TRUE(portLines(json::array(), "", "web")->empty());
+}
+
+TEST(Networks, LsTableAndJson) {
+  json bridge = {{"id", "0123456789abcdef0123"}, {"name", "bridge"},
+                 {"driver", "bridge"},           {"internal", false},
+                 {"labels", json::object()},     {"created_ns", 0}};
+  json app = {{"id", "fedcba9876543210"},
+              {"name", "appnet"},
+              {"driver", "macvlan"},
+              {"internal", true},
+              {"labels", {{"team", "web"}}}};
+  json b = networkObject(bridge, true);
+  EXPECT_EQ(b, (json{{"ID", "0123456789ab"},
+                     {"Name", "bridge"},
+                     {"Driver", "bridge"},
+                     {"Scope", "local"},
+                     {"IPv6", false},
+                     {"Internal", false},
+                     {"Labels", ""},
+                     {"CreatedAt", ""}}));
+  EXPECT_EQ(networkObject(bridge, false)["ID"], "0123456789abcdef0123");
+  Table t(networkHeader());
+  t.add(networkRow(networkObject(app, true)));
+  t.add(networkRow(b));
+  EXPECT_EQ(t.render(),
+            "NETWORK ID     NAME      DRIVER    SCOPE\n"
+            "fedcba987654   appnet    macvlan   local\n"
+            "0123456789ab   bridge    bridge    local\n");
+  std::vector<json> objects = {networkObject(app, true)};
+  EXPECT_EQ(*renderLines(objects, "{{.Name}} {{.Labels}} {{.Internal}}"), "appnet team=web true\n");
+  EXPECT_EQ(*renderLines(objects, "json"), objects[0].dump() + "\n");
+}
+
+TEST(Inspect, ArrayOrTemplate) {
+  json nets = {{{"name", "a"}, {"subnet", "10.89.0.0/24"}}, {{"name", "b"}, {"subnet", ""}}};
+  EXPECT_EQ(*renderInspect(nets, ""), nets.dump(4) + "\n");
+  EXPECT_EQ(*renderInspect(nets, "json"), nets.dump(4) + "\n");
+  EXPECT_EQ(*renderInspect(json::array(), ""), "[]\n");
+  EXPECT_EQ(*renderInspect(nets, "{{.Name}}={{.Subnet}}"), "a=10.89.0.0/24\nb=\n");
+  EXPECT_FALSE(renderInspect(nets, "{{.Name").ok());
 }
 
 TEST(Stats, CpuPercentAndRow) {

@@ -149,14 +149,12 @@ void top(Context& ctx, const std::string& name) {
   std::fputs(table.render().c_str(), stdout);
 }
 
-void port(Context& ctx, const std::string& name) {
+void port(Context& ctx, const std::string& name, const std::string& private_port) {
   auto ports = ctx.api().json("GET", containerPath(name) + "/port");
   if (!ports) return ctx.fail(ports.error());
-  for (const auto& p : ports->is_array() ? *ports : json::array()) {
-    std::printf("%d/%s -> %s:%d\n", p.value("container_port", 0),
-                p.value("proto", std::string("tcp")).c_str(),
-                p.value("host_ip", std::string("0.0.0.0")).c_str(), p.value("host_port", 0));
-  }
+  auto lines = portLines(*ports, private_port, name);
+  if (!lines) return ctx.fail(lines.error());
+  for (const auto& line : *lines) std::printf("%s\n", line.c_str());
 }
 
 void startVerb(Context& ctx, const std::vector<std::string>& names, bool attach, bool interactive) {
@@ -287,9 +285,11 @@ void addVerbs(CLI::App* parent, Context& ctx, bool container_group) {
   top_cmd->add_option("container", *one, "container")->required();
   top_cmd->callback([&ctx, one] { top(ctx, *one); });
 
+  auto private_port = std::make_shared<std::string>();
   auto* port_cmd = parent->add_subcommand("port", "show a container's published ports");
   port_cmd->add_option("container", *one, "container")->required();
-  port_cmd->callback([&ctx, one] { port(ctx, *one); });
+  port_cmd->add_option("port", *private_port, "only this PRIVATE_PORT[/PROTOCOL]");
+  port_cmd->callback([&ctx, one, private_port] { port(ctx, *one, *private_port); });
 
   if (container_group) {
     auto* prune = parent->add_subcommand("prune", "remove stopped containers");
