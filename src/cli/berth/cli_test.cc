@@ -274,7 +274,8 @@ TEST(CreateBody, BadFlagsNameTheFlagAndTheValue) {
               f.health_interval = "5";
             }).rfind("invalid --health-interval '5'", 0),
             0u);
-  EXPECT_EQ(errorOf([](RunFlags& f) { f.network = "bridge"; }).rfind("invalid --network", 0), 0u);
+  EXPECT_EQ(errorOf([](RunFlags& f) { f.network = "container:"; }),
+            "invalid --network 'container:': the name is empty");
   EXPECT_EQ(
       errorOf([](RunFlags& f) { f.stop_signal = "SIGNOPE"; }).rfind("invalid --stop-signal", 0),
       0u);
@@ -301,6 +302,141 @@ TEST(CreateBody, BadFlagsNameTheFlagAndTheValue) {
             "duplicate mount point '/x'");
   EXPECT_NE(errorOf([](RunFlags& f) { f.env_files = {"/nope"}; }).find("read --env-file '/nope'"),
             std::string::npos);
+}
+
+TEST(CreateBody, NetworkingOnAUserNetwork) {
+  RunFlags f;
+  f.image = "busybox";
+  f.network = "appnet";
+  f.ip = "10.89.0.9";
+  f.mac_address = "02:42:0A:59:00:09";
+  f.network_aliases = {"db", "primary"};
+  f.publish = {"18080:80", "127.0.0.1::9000/udp", "8000-8001:70-71"};
+  f.publish_all = true;
+  f.expose = {"5000-5001", "53/udp"};
+  f.links = {"cache:redis", "queue"};
+  f.dns = {"10.255.255.53", "1.1.1.1"};
+  auto body = createBody(f, fakeEnv({}), nullptr);
+  ASSERT_TRUE(body.ok()) << body.error().message();
+  EXPECT_EQ(*body, json::parse(R"({
+    "image": "busybox",
+    "network_mode": "appnet",
+    "networks": {"appnet": {"ip": "10.89.0.9", "mac": "02:42:0a:59:00:09",
+                            "aliases": ["db", "primary"]}},
+    "ports": [
+      {"container_port": 80, "protocol": "tcp", "host_ip": "", "host_port": 18080},
+      {"container_port": 9000, "protocol": "udp", "host_ip": "127.0.0.1", "host_port": 0},
+      {"container_port": 70, "protocol": "tcp", "host_ip": "", "host_port": 8000},
+      {"container_port": 71, "protocol": "tcp", "host_ip": "", "host_port": 8001}],
+    "publish_all": true,
+    "expose": ["5000/tcp", "5001/tcp", "53/udp"],
+    "links": ["cache:redis", "queue"],
+    "dns": ["10.255.255.53", "1.1.1.1"]})"));
+}
+
+TEST(CreateBody, DefaultBridge) {
+  RunFlags f;
+  f.image = "busybox";
+  f.publish = {"80"};
+  f.ip = "10.88.0.7";
+  auto body = createBody(f, fakeEnv({}), nullptr);
+  ASSERT_TRUE(body.ok()) << body.error().message();
+  // No --network: network_mode is left to the daemon; the endpoint is the bridge's.
+  EXPECT_FALSE(body->contains("network_mode"));
+  EXPECT_EQ((*body)["networks"], (json{{"bridge", {{"ip", "10.88.0.7"}}}}));
+  EXPECT_EQ((*body)["ports"][0]["host_port"], 0);
+  for (const char* mode : {"bridge", "none", "host", "container:web", "my_net.2"}) {
+    f = RunFlags();
+    f.image = "busybox";
+    f.network = mode;
+    body = createBody(f, fakeEnv({}), nullptr);
+    ASSERT_TRUE(body.ok()) << mode << ": " << body.error().message();
+    EXPECT_EQ(*body, (json{{"image", "busybox"}, {"network_mode", mode}}));
+  }
+  f.network = "host";
+  f.dns = {"1.1.1.1"};
+  f.expose = {"80"};
+  EXPECT_TRUE(createBody(f, fakeEnv({}), nullptr).ok()) << "--dns and --expose suit host";
+}
+
+TEST(CreateBody, NetworkingErrors) {
+  EXPECT_EQ(errorOf([](RunFlags& f) { f.publish = {"80:abc"}; }),
+            "invalid --publish '80:abc': container port must be a number 1-65535");
+  EXPECT_EQ(errorOf([](RunFlags& f) { f.publish = {"[::1]:80:80"}; }),
+            "invalid --publish '[::1]:80:80': IPv6 addresses are not supported yet");
+  EXPECT_EQ(errorOf([](RunFlags& f) {
+              f.publish = {"8080:80", "127.0.0.1:8080:81"};
+            }),
+            "invalid --publish '127.0.0.1:8080:81': host port 8080/tcp is published twice");
+  EXPECT_EQ(errorOf([](RunFlags& f) {
+              f.publish = {"8000-8002:80-82", "8002:90"};
+            }),
+            "invalid --publish '8002:90': host port 8002/tcp is published twice");
+  EXPECT_EQ(errorOf([](RunFlags& f) {
+              f.publish = {"8080:80",         "8080:80/udp", "1.2.3.4:8081:80",
+                           "1.2.3.5:8081:80", "80",          "80"};
+            }),
+            "");
+  EXPECT_EQ(errorOf([](RunFlags& f) { f.expose = {"http"}; }),
+            "invalid --expose 'http': port must be a number 1-65535");
+  EXPECT_EQ(errorOf([](RunFlags& f) { f.ip = "10.89.0"; }),
+            "invalid --ip '10.89.0': not an IPv4 address such as 10.89.0.9");
+  EXPECT_EQ(errorOf([](RunFlags& f) { f.mac_address = "02:42"; }),
+            "invalid --mac-address '02:42': not a MAC address such as 02:42:0a:59:00:09");
+  EXPECT_EQ(errorOf([](RunFlags& f) { f.dns = {"dns.google"}; }),
+            "invalid --dns 'dns.google': not an IPv4 address such as 10.89.0.9");
+  EXPECT_EQ(errorOf([](RunFlags& f) { f.links = {"a:b:c"}; }),
+            "invalid --link 'a:b:c': expected NAME[:ALIAS]");
+  EXPECT_EQ(
+      errorOf([](RunFlags& f) { f.network = "my net"; }),
+      "invalid --network 'my net': 'my net' is not a valid name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)");
+  // docker refuses aliases on the default bridge, given or implied.
+  for (const char* mode : {"", "bridge"}) {
+    RunFlags f;
+    f.image = "busybox";
+    f.network = mode;
+    f.network_aliases = {"db"};
+    auto body = createBody(f, fakeEnv({}), nullptr);
+    ASSERT_FALSE(body.ok()) << mode;
+    EXPECT_EQ(body.error().message(),
+              "invalid --network-alias 'db': network-scoped aliases are supported only on "
+              "user-defined networks, not on the default bridge");
+  }
+  EXPECT_EQ(
+      errorOf([](RunFlags& f) {
+        f.network = "appnet";
+        f.network_aliases = {"a b"};
+      }),
+      "invalid --network-alias 'a b': 'a b' is not a valid name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)");
+}
+
+TEST(CreateBody, ModesWithoutAnEndpointConflict) {
+  struct Case {
+    const char* mode;
+    void (*set)(RunFlags&);
+    const char* flag;
+  } cases[] = {
+      {"host", [](RunFlags& f) { f.publish = {"80"}; }, "--publish"},
+      {"none", [](RunFlags& f) { f.publish_all = true; }, "--publish-all"},
+      {"none", [](RunFlags& f) { f.ip = "10.0.0.2"; }, "--ip"},
+      {"host", [](RunFlags& f) { f.mac_address = "02:00:00:00:00:01"; }, "--mac-address"},
+      {"host", [](RunFlags& f) { f.network_aliases = {"x"}; }, "--network-alias"},
+      {"none", [](RunFlags& f) { f.links = {"db"}; }, "--link"},
+      {"container:web", [](RunFlags& f) { f.publish = {"80"}; }, "--publish"},
+      {"container:web", [](RunFlags& f) { f.expose = {"80"}; }, "--expose"},
+      {"container:web", [](RunFlags& f) { f.dns = {"1.1.1.1"}; }, "--dns"},
+      {"container:web", [](RunFlags& f) { f.hostname = "h"; }, "--hostname"},
+  };
+  for (const auto& c : cases) {
+    RunFlags f;
+    f.image = "busybox";
+    f.network = c.mode;
+    c.set(f);
+    auto body = createBody(f, fakeEnv({}), nullptr);
+    ASSERT_FALSE(body.ok()) << c.mode << " " << c.flag;
+    EXPECT_EQ(body.error().message(),
+              "conflicting options: " + std::string(c.flag) + " and --network " + c.mode);
+  }
 }
 
 TEST(ParseTimeFlag, UnixRfc3339AndDurations) {
@@ -410,13 +546,86 @@ TEST(Ps, ObjectAndRow) {
   EXPECT_EQ(psObject(summary, 105 * kSecond, false)["ID"], "0123456789abcdef0123");
 }
 
+json apiPort(int container, const char* protocol, const char* ip, int host) {
+  return {
+      {"container_port", container}, {"protocol", protocol}, {"host_ip", ip}, {"host_port", host}};
+}
+
 TEST(Ps, Ports) {
   EXPECT_EQ(formatPorts(json::array()), "");
-  EXPECT_EQ(
-      formatPorts(json{
-          {{"container_port", 80}, {"proto", "tcp"}, {"host_ip", "0.0.0.0"}, {"host_port", 8080}},
-          {{"container_port", 53}, {"proto", "udp"}}}),
-      "0.0.0.0:8080->80/tcp, 53/udp");
+  EXPECT_EQ(formatPorts(nullptr), "");
+  EXPECT_EQ(formatPorts(json{apiPort(80, "tcp", "0.0.0.0", 18080),
+                             apiPort(9000, "udp", "127.0.0.1", 9000), apiPort(53, "udp", "", 0)}),
+            "0.0.0.0:18080->80/tcp, 127.0.0.1:9000->9000/udp, 53/udp");
+  // host_ip "" is every address; IPv6 in brackets.
+  EXPECT_EQ(formatPorts(json{apiPort(80, "tcp", "", 8080), apiPort(80, "tcp", "::", 8080)}),
+            "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp");
+  // Consecutive ports on consecutive host ports read as one range, as in docker.
+  EXPECT_EQ(formatPorts(json{apiPort(80, "tcp", "", 8000), apiPort(81, "tcp", "", 8001),
+                             apiPort(82, "tcp", "", 8002), apiPort(83, "tcp", "", 9000),
+                             apiPort(84, "udp", "", 9001), apiPort(5000, "tcp", "", 0),
+                             apiPort(5001, "tcp", "", 0)}),
+            "0.0.0.0:8000-8002->80-82/tcp, 0.0.0.0:9000->83/tcp, 0.0.0.0:9001->84/udp, "
+            "5000-5001/tcp");
+  json summary = {{"id", "abc"}, {"ports", {apiPort(80, "tcp", "0.0.0.0", 18080)}}};
+  EXPECT_EQ(psRow(psObject(summary, 0, true))[5], "0.0.0.0:18080->80/tcp");
+}
+
+TEST(Port, Lines) {
+  json ports = {apiPort(80, "tcp", "0.0.0.0", 18080), apiPort(80, "tcp", "::", 18080),
+                apiPort(53, "udp", "", 5353), apiPort(443, "tcp", "", 0)};
+  EXPECT_EQ(*portLines(ports, "", "web"),
+            (std::vector<std::string>{"80/tcp -> 0.0.0.0:18080", "80/tcp -> [::]:18080",
+                                      "53/udp -> 0.0.0.0:5353"}));
+  EXPECT_EQ(*portLines(ports, "80", "web"),
+            (std::vector<std::string>{"0.0.0.0:18080", "[::]:18080"}));
+  EXPECT_EQ(*portLines(ports, "53/udp", "web"), (std::vector<std::string>{"0.0.0.0:5353"}));
+  EXPECT_EQ(portLines(ports, "53", "web").error().message(),
+            "no public port '53/tcp' published for 'web'");
+  EXPECT_EQ(portLines(ports, "443", "web").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(portLines(ports, "80-81", "web").error().message(),
+            "invalid port '80-81': expected PRIVATE_PORT[/PROTOCOL] such as 80/tcp");
+  EXPECT_TRUE(portLines(json::array(), "", "web")->empty());
+}
+
+TEST(Networks, LsTableAndJson) {
+  json bridge = {{"id", "0123456789abcdef0123"}, {"name", "bridge"},
+                 {"driver", "bridge"},           {"internal", false},
+                 {"labels", json::object()},     {"created_ns", 0}};
+  json app = {{"id", "fedcba9876543210"},
+              {"name", "appnet"},
+              {"driver", "macvlan"},
+              {"internal", true},
+              {"labels", {{"team", "web"}}}};
+  json b = networkObject(bridge, true);
+  EXPECT_EQ(b, (json{{"ID", "0123456789ab"},
+                     {"Name", "bridge"},
+                     {"Driver", "bridge"},
+                     {"Scope", "local"},
+                     {"IPv6", false},
+                     {"Internal", false},
+                     {"Labels", ""},
+                     {"CreatedAt", ""}}));
+  EXPECT_EQ(networkObject(bridge, false)["ID"], "0123456789abcdef0123");
+  Table t(networkHeader());
+  t.add(networkRow(networkObject(app, true)));
+  t.add(networkRow(b));
+  EXPECT_EQ(t.render(),
+            "NETWORK ID     NAME      DRIVER    SCOPE\n"
+            "fedcba987654   appnet    macvlan   local\n"
+            "0123456789ab   bridge    bridge    local\n");
+  std::vector<json> objects = {networkObject(app, true)};
+  EXPECT_EQ(*renderLines(objects, "{{.Name}} {{.Labels}} {{.Internal}}"), "appnet team=web true\n");
+  EXPECT_EQ(*renderLines(objects, "json"), objects[0].dump() + "\n");
+}
+
+TEST(Inspect, ArrayOrTemplate) {
+  json nets = {{{"name", "a"}, {"subnet", "10.89.0.0/24"}}, {{"name", "b"}, {"subnet", ""}}};
+  EXPECT_EQ(*renderInspect(nets, ""), nets.dump(4) + "\n");
+  EXPECT_EQ(*renderInspect(nets, "json"), nets.dump(4) + "\n");
+  EXPECT_EQ(*renderInspect(json::array(), ""), "[]\n");
+  EXPECT_EQ(*renderInspect(nets, "{{.Name}}={{.Subnet}}"), "a=10.89.0.0/24\nb=\n");
+  EXPECT_FALSE(renderInspect(nets, "{{.Name").ok());
 }
 
 TEST(Stats, CpuPercentAndRow) {

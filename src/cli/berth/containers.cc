@@ -81,35 +81,35 @@ void ps(Context& ctx, bool all, bool quiet, bool no_trunc, const std::vector<std
   }
 }
 
-// Containers first, then volumes, as docker inspect looks names up.
-void inspect(Context& ctx, const std::vector<std::string>& names, const std::string& format,
-             const std::string& type) {
+}  // namespace
+
+void inspectObjects(Context& ctx, const std::vector<std::string>& names, const std::string& format,
+                    const std::string& type) {
   json out = json::array();
   for (const auto& name : names) {
     Result<json> found = notFound("");
-    if (type.empty() || type == "container") found = ctx.api().json("GET", containerPath(name));
-    if (!found && found.error().code() == ErrorCode::kNotFound &&
-        (type.empty() || type == "volume"))
-      found = ctx.api().json("GET", "/v1/volumes/" + urlEncode(name));
+    for (auto [kind, path] : {std::pair{"container", containerPath(name)},
+                              std::pair{"volume", "/v1/volumes/" + urlEncode(name)},
+                              std::pair{"network", "/v1/networks/" + urlEncode(name)}}) {
+      if (found || found.error().code() != ErrorCode::kNotFound) break;
+      if (type.empty() || type == kind) found = ctx.api().json("GET", path);
+    }
     if (!found) {
       if (found.error().code() == ErrorCode::kNotFound)
-        ctx.fail(notFound("no such object: " + quote(name)));
+        ctx.fail(notFound("no such " + (type.empty() ? "object" : type) + ": " + quote(name)));
       else
         ctx.fail(found.error());
       continue;
     }
     out.push_back(std::move(*found));
   }
-  if (format.empty() || format == "json") {
-    if (!out.empty() || ctx.exit_code == 0) std::printf("%s\n", out.dump(4).c_str());
-    return;
-  }
-  for (const auto& obj : out) {
-    auto line = renderTemplate(format, obj);
-    if (!line) return ctx.fail(line.error());
-    std::printf("%s\n", line->c_str());
-  }
+  if (out.empty() && ctx.exit_code != 0) return;  // not even "[]" when nothing was found
+  auto text = renderInspect(out, format);
+  if (!text) return ctx.fail(text.error());
+  std::fputs(text->c_str(), stdout);
 }
+
+namespace {
 
 void waitFor(Context& ctx, const std::vector<std::string>& names) {
   for (const auto& name : names) {
@@ -149,14 +149,12 @@ void top(Context& ctx, const std::string& name) {
   std::fputs(table.render().c_str(), stdout);
 }
 
-void port(Context& ctx, const std::string& name) {
+void port(Context& ctx, const std::string& name, const std::string& private_port) {
   auto ports = ctx.api().json("GET", containerPath(name) + "/port");
   if (!ports) return ctx.fail(ports.error());
-  for (const auto& p : ports->is_array() ? *ports : json::array()) {
-    std::printf("%d/%s -> %s:%d\n", p.value("container_port", 0),
-                p.value("proto", std::string("tcp")).c_str(),
-                p.value("host_ip", std::string("0.0.0.0")).c_str(), p.value("host_port", 0));
-  }
+  auto lines = portLines(*ports, private_port, name);
+  if (!lines) return ctx.fail(lines.error());
+  for (const auto& line : *lines) std::printf("%s\n", line.c_str());
 }
 
 void startVerb(Context& ctx, const std::vector<std::string>& names, bool attach, bool interactive) {
@@ -258,14 +256,14 @@ void addVerbs(CLI::App* parent, Context& ctx, bool container_group) {
 
   auto format = std::make_shared<std::string>();
   auto type = std::make_shared<std::string>();
-  auto* insp = parent->add_subcommand("inspect", "show containers (or volumes) as JSON");
+  auto* insp = parent->add_subcommand("inspect", "show containers (or volumes, networks) as JSON");
   insp->add_option("-f,--format", *format, "json, or a template like {{.State.Status}}");
   if (!container_group)
-    insp->add_option("--type", *type, "container or volume")
-        ->check(CLI::IsMember({"container", "volume"}));
-  insp->add_option("names", *names, "containers or volumes")->required();
+    insp->add_option("--type", *type, "container, volume or network")
+        ->check(CLI::IsMember({"container", "volume", "network"}));
+  insp->add_option("names", *names, "containers, volumes or networks")->required();
   insp->callback([&ctx, names, format, type, container_group] {
-    inspect(ctx, *names, *format, container_group ? "container" : *type);
+    inspectObjects(ctx, *names, *format, container_group ? "container" : *type);
   });
 
   auto* wait = parent->add_subcommand("wait", "wait for containers to stop; print exit codes");
@@ -287,9 +285,11 @@ void addVerbs(CLI::App* parent, Context& ctx, bool container_group) {
   top_cmd->add_option("container", *one, "container")->required();
   top_cmd->callback([&ctx, one] { top(ctx, *one); });
 
+  auto private_port = std::make_shared<std::string>();
   auto* port_cmd = parent->add_subcommand("port", "show a container's published ports");
   port_cmd->add_option("container", *one, "container")->required();
-  port_cmd->callback([&ctx, one] { port(ctx, *one); });
+  port_cmd->add_option("port", *private_port, "only this PRIVATE_PORT[/PROTOCOL]");
+  port_cmd->callback([&ctx, one, private_port] { port(ctx, *one, *private_port); });
 
   if (container_group) {
     auto* prune = parent->add_subcommand("prune", "remove stopped containers");

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "cli/berth/net_options.h"
 #include "common/strings.h"
 
 namespace berth::cli {
@@ -91,6 +92,13 @@ std::string labelsText(const json& labels) {
     for (auto it = labels.begin(); it != labels.end(); ++it)
       parts.push_back(it.key() + "=" + (it->is_string() ? it->get<std::string>() : it->dump()));
   return join(parts, ",");
+}
+
+// An address as docker prints it before ":PORT": "" is every IPv4 address, IPv6 in brackets.
+std::string hostAddress(const std::string& ip) {
+  if (ip.empty()) return "0.0.0.0";
+  if (ip.find(':') != std::string::npos) return "[" + ip + "]";
+  return ip;
 }
 
 std::string localTime(int64_t ns, const char* fmt) {
@@ -235,20 +243,106 @@ std::vector<std::string> psRow(const json& ps) {
 }
 
 std::string formatPorts(const json& ports) {
-  std::vector<std::string> parts;
+  struct Run {
+    std::string ip, protocol;
+    int host_first, host_last, first, last;  // host ports 0: not published
+  };
+  std::vector<Run> runs;
   if (!ports.is_array()) return "";
   for (const auto& p : ports) {
-    std::string container =
-        std::to_string(p.value("container_port", 0)) + "/" + p.value("proto", std::string("tcp"));
-    int host_port = p.value("host_port", 0);
-    if (host_port == 0) {
-      parts.push_back(container);
-    } else {
-      parts.push_back(p.value("host_ip", std::string("0.0.0.0")) + ":" + std::to_string(host_port) +
-                      "->" + container);
+    std::string ip = p.value("host_ip", ""), protocol = p.value("protocol", "tcp");
+    int host_port = p.value("host_port", 0), port = p.value("container_port", 0);
+    if (!runs.empty()) {
+      Run& r = runs.back();
+      bool next_host =
+          host_port == 0 ? r.host_last == 0 : r.host_last && host_port == r.host_last + 1;
+      if (r.ip == ip && r.protocol == protocol && port == r.last + 1 && next_host) {
+        r.host_last = host_port;
+        r.last = port;
+        continue;
+      }
     }
+    runs.push_back({ip, protocol, host_port, host_port, port, port});
+  }
+  auto range = [](int first, int last) {
+    return std::to_string(first) + (first == last ? "" : "-" + std::to_string(last));
+  };
+  std::vector<std::string> parts;
+  for (const auto& r : runs) {
+    std::string container = range(r.first, r.last) + "/" + r.protocol;
+    if (r.host_first == 0)
+      parts.push_back(container);
+    else
+      parts.push_back(hostAddress(r.ip) + ":" + range(r.host_first, r.host_last) + "->" +
+                      container);
   }
   return join(parts, ", ");
+}
+
+Result<std::vector<std::string>> portLines(const json& ports, std::string_view private_port,
+                                           std::string_view container) {
+  std::string wanted;
+  if (!private_port.empty()) {
+    auto one = parseExpose(private_port);
+    if (!one || one->size() != 1)
+      return invalidArgument("invalid port " + quote(private_port) +
+                             ": expected PRIVATE_PORT[/PROTOCOL] such as 80/tcp");
+    wanted = one->front();
+  }
+  std::vector<std::string> lines;
+  for (const auto& p : ports.is_array() ? ports : json::array()) {
+    int host_port = p.value("host_port", 0);
+    if (host_port == 0) continue;
+    std::string port =
+        std::to_string(p.value("container_port", 0)) + "/" + p.value("protocol", "tcp");
+    std::string host = hostAddress(p.value("host_ip", "")) + ":" + std::to_string(host_port);
+    if (wanted.empty())
+      lines.push_back(port + " -> " + host);
+    else if (port == wanted)
+      lines.push_back(host);
+  }
+  if (!wanted.empty() && lines.empty())
+    return notFound("no public port " + quote(wanted) + " published for " + quote(container));
+  return lines;
+}
+
+json networkObject(const json& n, bool trunc) {
+  std::string id = n.value("id", "");
+  int64_t created = n.value("created_ns", int64_t{0});
+  return {{"ID", trunc ? shortId(id) : id},
+          {"Name", n.value("name", "")},
+          {"Driver", n.value("driver", "")},
+          {"Scope", "local"},
+          {"IPv6", false},
+          {"Internal", n.value("internal", false)},
+          {"Labels", labelsText(n.value("labels", json::object()))},
+          {"CreatedAt", created ? localTime(created, "%Y-%m-%d %H:%M:%S %z %Z") : ""}};
+}
+
+std::vector<std::string> networkHeader() { return {"NETWORK ID", "NAME", "DRIVER", "SCOPE"}; }
+
+std::vector<std::string> networkRow(const json& n) {
+  return {n.value("ID", ""), n.value("Name", ""), n.value("Driver", ""), n.value("Scope", "")};
+}
+
+Result<std::string> renderInspect(const json& objects, std::string_view format) {
+  if (format.empty() || format == "json") return objects.dump(4) + "\n";
+  std::string out;
+  for (const auto& obj : objects) {
+    auto line = renderTemplate(format, obj);
+    if (!line) return line.error();
+    out += *line + "\n";
+  }
+  return out;
+}
+
+Result<std::string> renderLines(const std::vector<json>& objects, std::string_view format) {
+  if (format == "json") {
+    std::string out;
+    for (const auto& obj : objects) out += obj.dump() + "\n";
+    return out;
+  }
+  return renderInspect(json(objects), format);
 }
 
 double cpuPercent(const json& prev, const json& cur) {

@@ -50,8 +50,33 @@ nlohmann::json psObject(const nlohmann::json& summary, int64_t now_ns, bool trun
 // The header and a row of the `ps` table from psObject.
 std::vector<std::string> psHeader();
 std::vector<std::string> psRow(const nlohmann::json& ps);
-// "0.0.0.0:8080->80/tcp, 443/tcp" from the port objects of the API.
+// The PORTS column from the port objects of the API ({"container_port","protocol",
+// "host_ip","host_port"}), as docker prints it: "0.0.0.0:8080->80/tcp, 443/tcp" (a port
+// not published has host_port 0). Consecutive ports that map to consecutive host ports on
+// one address are shown as one range ("0.0.0.0:8000-8002->80-82/tcp"); host_ip "" is
+// 0.0.0.0, an IPv6 address goes in brackets.
 std::string formatPorts(const nlohmann::json& ports);
+// `berth port`'s lines from GET /v1/containers/{id}/port: "80/tcp -> 0.0.0.0:18080" for
+// every published port, or with `private_port` ("80", "80/udp") just "0.0.0.0:18080" for
+// that one; not found (naming `container`) when it is not published.
+Result<std::vector<std::string>> portLines(const nlohmann::json& ports,
+                                           std::string_view private_port,
+                                           std::string_view container);
+
+// A network of the API in docker's `network ls` shape (ID, Name, Driver, Scope, IPv6,
+// Internal, Labels, CreatedAt), as `--format json` prints it; `trunc` shortens the id.
+nlohmann::json networkObject(const nlohmann::json& network, bool trunc);
+// The header and a row of the `network ls` table (NETWORK ID, NAME, DRIVER, SCOPE).
+std::vector<std::string> networkHeader();
+std::vector<std::string> networkRow(const nlohmann::json& object);
+
+// `inspect`'s output: the objects as an indented JSON array when `format` is "" or "json",
+// else one line per object from the template.
+Result<std::string> renderInspect(const nlohmann::json& objects, std::string_view format);
+// A listing's --format other than a table: one compact JSON object per line for "json",
+// else one line per object from the template.
+Result<std::string> renderLines(const std::vector<nlohmann::json>& objects,
+                                std::string_view format);
 
 // CPU % between two stats samples of the API (Δusage / Δsystem × online CPUs × 100);
 // 0 without a previous sample.

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   berth::cli::addCopyVerb(app, ctx);
   berth::cli::addExecVerb(app, ctx);
   berth::cli::addVolumeVerbs(app, ctx);
+  berth::cli::addNetworkVerbs(app, ctx);
   berth::cli::addSystemVerbs(app, ctx);
   // Transfers show a bar on a terminal and plain lines otherwise, on stderr so that
   // stdout stays the command's result.

@@ -113,7 +113,19 @@ void registerFlags(CLI::App* cmd, RunFlags& f, bool run) {
   cmd->add_option("--mount", f.mounts, "type=bind|volume|tmpfs,source=…,target=…[,readonly]")
       ->allow_extra_args(false);
   cmd->add_option("--tmpfs", f.tmpfs, "a tmpfs at PATH[:size=64m]")->allow_extra_args(false);
-  cmd->add_option("--network,--net", f.network, "none (loopback only) or host");
+  cmd->add_option("--network,--net", f.network,
+                  "bridge (default), none, host, container:NAME or a network's name");
+  cmd->add_option("--ip", f.ip, "IPv4 address on the network");
+  cmd->add_option("--mac-address", f.mac_address, "MAC address on the network");
+  cmd->add_option("--network-alias", f.network_aliases, "another name on a user network")
+      ->allow_extra_args(false);
+  cmd->add_option("-p,--publish", f.publish, "[IP:][HOST_PORT:]CONTAINER_PORT[/udp], or ranges")
+      ->allow_extra_args(false);
+  cmd->add_flag("-P,--publish-all", f.publish_all, "publish exposed ports on free host ports");
+  cmd->add_option("--expose", f.expose, "expose PORT[-END][/udp]")->allow_extra_args(false);
+  cmd->add_option("--link", f.links, "NAME[:ALIAS] of a running container")
+      ->allow_extra_args(false);
+  cmd->add_option("--dns", f.dns, "DNS server address")->allow_extra_args(false);
   cmd->add_option("--stop-signal", f.stop_signal, "signal that stops the container");
   cmd->add_option("--stop-timeout", f.stop_timeout, "seconds before stop kills");
   cmd->add_option("--log-opt", f.log_opts, "max-size=10m, max-file=3")->allow_extra_args(false);

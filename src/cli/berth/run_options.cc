@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "cli/berth/format.h"
+#include "cli/berth/net_options.h"
 #include "common/signals.h"
 #include "common/strings.h"
 
@@ -17,11 +18,6 @@ namespace berth::cli {
 using nlohmann::json;
 
 namespace {
-
-Error bad(std::string_view flag, std::string_view value, const Error& why) {
-  return invalidArgument("invalid " + std::string(flag) + " " + quote(value) + ": " +
-                         why.message());
-}
 
 // A decimal number with an optional fraction ("1", "1.5", ".5"); the rest goes to `rest`.
 std::optional<double> leadingNumber(std::string_view s, std::string_view& rest) {
@@ -42,10 +38,7 @@ std::optional<double> leadingNumber(std::string_view s, std::string_view& rest) 
 
 bool isAbsolute(std::string_view path) { return !path.empty() && path[0] == '/'; }
 
-bool validVolumeName(std::string_view name) {
-  static const std::regex kName("[a-zA-Z0-9][a-zA-Z0-9_.-]*");
-  return std::regex_match(name.begin(), name.end(), kName);
-}
+bool validVolumeName(std::string_view name) { return checkName(name).ok(); }
 
 Status checkTarget(std::string_view target) {
   if (target.empty()) return invalidArgument("a target path is required");
@@ -116,12 +109,12 @@ Status addHealthcheck(const RunFlags& f, json& body) {
   for (const auto& d : durations) {
     if (d.value.empty()) continue;
     auto ns = parseDuration(d.value);
-    if (!ns) return bad(d.flag, d.value, ns.error());
+    if (!ns) return flagError(d.flag, d.value, ns.error());
     h[d.key] = *ns;
   }
   if (!f.health_retries.empty()) {
     auto n = parseCount(f.health_retries, 0);
-    if (!n) return bad("--health-retries", f.health_retries, n.error());
+    if (!n) return flagError("--health-retries", f.health_retries, n.error());
     h["retries"] = *n;
   }
   body["healthcheck"] = std::move(h);
@@ -132,24 +125,24 @@ Status addResources(const RunFlags& f, json& body) {
   json r = json::object();
   if (!f.memory.empty()) {
     auto m = parseSize(f.memory);
-    if (!m) return bad("--memory", f.memory, m.error());
+    if (!m) return flagError("--memory", f.memory, m.error());
     r["memory"] = *m;
   }
   if (!f.cpus.empty()) {
     auto c = parseCpus(f.cpus);
-    if (!c) return bad("--cpus", f.cpus, c.error());
+    if (!c) return flagError("--cpus", f.cpus, c.error());
     r["nano_cpus"] = *c;
   }
   if (!f.pids_limit.empty()) {
     auto n = parseCount(f.pids_limit, -1);
-    if (!n) return bad("--pids-limit", f.pids_limit, n.error());
+    if (!n) return flagError("--pids-limit", f.pids_limit, n.error());
     r["pids_limit"] = *n < 0 ? 0 : *n;  // docker's -1 is "unlimited", the API's 0
   }
   if (!f.cpuset_cpus.empty()) {
     static const std::regex kSet(R"(\d+(-\d+)?(,\d+(-\d+)?)*)");
     if (!std::regex_match(f.cpuset_cpus, kSet))
-      return bad("--cpuset-cpus", f.cpuset_cpus,
-                 invalidArgument("expected a list of CPUs such as 0-2,4"));
+      return flagError("--cpuset-cpus", f.cpuset_cpus,
+                       invalidArgument("expected a list of CPUs such as 0-2,4"));
     r["cpuset_cpus"] = f.cpuset_cpus;
   }
   if (!r.empty()) body["resources"] = std::move(r);
@@ -160,17 +153,17 @@ Status addMounts(const RunFlags& f, json& body) {
   json mounts = json::array();
   for (const auto& v : f.volumes) {
     auto m = parseVolume(v);
-    if (!m) return bad("-v", v, m.error());
+    if (!m) return flagError("-v", v, m.error());
     mounts.push_back(std::move(*m));
   }
   for (const auto& v : f.mounts) {
     auto m = parseMount(v);
-    if (!m) return bad("--mount", v, m.error());
+    if (!m) return flagError("--mount", v, m.error());
     mounts.push_back(std::move(*m));
   }
   for (const auto& v : f.tmpfs) {
     auto m = parseTmpfs(v);
-    if (!m) return bad("--tmpfs", v, m.error());
+    if (!m) return flagError("--tmpfs", v, m.error());
     mounts.push_back(std::move(*m));
   }
   for (size_t i = 0; i < mounts.size(); ++i)
@@ -190,19 +183,124 @@ Status addSecurity(const RunFlags& f, json& body) {
     if (startsWith(o, "no-new-privileges")) {
       std::string_view rest = o.substr(17);
       if (!rest.empty() && rest[0] != ':' && rest[0] != '=')
-        return bad("--security-opt", opt, invalidArgument("unknown option"));
+        return flagError("--security-opt", opt, invalidArgument("unknown option"));
       auto on = parseBool(rest.empty() ? rest : rest.substr(1));
-      if (!on) return bad("--security-opt", opt, on.error());
+      if (!on) return flagError("--security-opt", opt, on.error());
       body["no_new_privileges"] = *on;
       continue;
     }
-    return bad("--security-opt", opt,
-               invalidArgument("unsupported option (berth knows no-new-privileges)"));
+    return flagError("--security-opt", opt,
+                     invalidArgument("unsupported option (berth knows no-new-privileges)"));
   }
   return okStatus();
 }
 
+// One --publish's ports, refused when a host port one of `taken` (earlier -p) already has.
+Status addPublished(const std::string& spec, json& taken) {
+  auto ports = parsePublish(spec);
+  if (!ports) return flagError("--publish", spec, ports.error());
+  for (auto& p : *ports) {
+    int host_port = p["host_port"];
+    const std::string& ip = p["host_ip"].get_ref<const std::string&>();
+    for (const auto& t : taken) {
+      const std::string& other = t["host_ip"].get_ref<const std::string&>();
+      bool same_address =
+          ip == other || ip.empty() || other.empty() || ip == "0.0.0.0" || other == "0.0.0.0";
+      if (host_port != 0 && t["host_port"] == host_port && t["protocol"] == p["protocol"] &&
+          same_address)
+        return flagError("--publish", spec,
+                         invalidArgument("host port " + std::to_string(host_port) + "/" +
+                                         p["protocol"].get<std::string>() + " is published twice"));
+    }
+    taken.push_back(std::move(p));
+  }
+  return okStatus();
+}
+
+// --network and the flags that describe the container's endpoint on it; see createBody.
+Status addNetworking(const RunFlags& f, json& body) {
+  const std::string& mode = f.network;
+  bool container_mode = startsWith(mode, "container:");
+  bool own_endpoint = !container_mode && mode != "host" && mode != "none";
+  if (!mode.empty()) {
+    if (auto s = checkName(container_mode ? mode.substr(10) : mode); !s)
+      return flagError("--network", mode, s.error());
+    body["network_mode"] = mode;
+  }
+  struct {
+    const char* flag;
+    bool given;
+    bool needs_endpoint;  // else only refused with container:NAME
+  } uses[] = {{"--publish", !f.publish.empty(), true},
+              {"--publish-all", f.publish_all, true},
+              {"--ip", !f.ip.empty(), true},
+              {"--mac-address", !f.mac_address.empty(), true},
+              {"--network-alias", !f.network_aliases.empty(), true},
+              {"--link", !f.links.empty(), true},
+              {"--expose", !f.expose.empty(), false},
+              {"--dns", !f.dns.empty(), false},
+              {"--hostname", !f.hostname.empty(), false}};
+  for (const auto& u : uses)
+    if (u.given && !own_endpoint && (u.needs_endpoint || container_mode))
+      return invalidArgument("conflicting options: " + std::string(u.flag) + " and --network " +
+                             mode);
+
+  json ports = json::array();
+  for (const auto& p : f.publish) BERTH_RETURN_IF_ERROR(addPublished(p, ports));
+  if (!ports.empty()) body["ports"] = std::move(ports);
+  if (f.publish_all) body["publish_all"] = true;
+  std::vector<std::string> exposed;
+  for (const auto& e : f.expose) {
+    auto list = parseExpose(e);
+    if (!list) return flagError("--expose", e, list.error());
+    exposed.insert(exposed.end(), list->begin(), list->end());
+  }
+  if (!exposed.empty()) body["expose"] = exposed;
+  for (const auto& l : f.links)
+    if (auto s = checkLink(l); !s) return flagError("--link", l, s.error());
+  if (!f.links.empty()) body["links"] = f.links;
+  for (const auto& d : f.dns)
+    if (auto ip = parseIpv4(d); !ip) return flagError("--dns", d, ip.error());
+  if (!f.dns.empty()) body["dns"] = f.dns;
+
+  json endpoint = json::object();
+  if (!f.ip.empty()) {
+    if (auto ip = parseIpv4(f.ip); !ip) return flagError("--ip", f.ip, ip.error());
+    endpoint["ip"] = f.ip;
+  }
+  if (!f.mac_address.empty()) {
+    auto mac = parseMac(f.mac_address);
+    if (!mac) return flagError("--mac-address", f.mac_address, mac.error());
+    endpoint["mac"] = *mac;
+  }
+  for (const auto& a : f.network_aliases) {
+    if (mode.empty() || mode == "bridge")
+      return flagError("--network-alias", a,
+                       invalidArgument("network-scoped aliases are supported only on "
+                                       "user-defined networks, not on the default bridge"));
+    if (auto s = checkName(a); !s) return flagError("--network-alias", a, s.error());
+  }
+  if (!f.network_aliases.empty()) endpoint["aliases"] = f.network_aliases;
+  if (!endpoint.empty()) body["networks"][mode.empty() ? "bridge" : mode] = std::move(endpoint);
+  return okStatus();
+}
+
 }  // namespace
+
+Error flagError(std::string_view flag, std::string_view value, const Error& why) {
+  return invalidArgument("invalid " + std::string(flag) + " " + quote(value) + ": " +
+                         why.message());
+}
+
+Result<json> keyValues(std::string_view flag, const std::vector<std::string>& entries) {
+  json out = json::object();
+  for (const auto& kv : entries) {
+    size_t eq = kv.find('=');
+    if (eq == 0) return flagError(flag, kv, invalidArgument("the key is empty"));
+    out[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+  }
+  return out;
+}
 
 Result<int64_t> parseSize(std::string_view text) {
   std::string_view rest;
@@ -460,23 +558,15 @@ Result<json> createBody(const RunFlags& f, const EnvLookup& env, const FileReade
   }
   for (const auto& e : f.env) {
     auto entry = envEntry(e, env);
-    if (!entry) return bad("-e", e, entry.error());
+    if (!entry) return flagError("-e", e, entry.error());
     if (!entry->empty()) vars.push_back(std::move(*entry));
   }
   if (!vars.empty()) body["env"] = vars;
 
-  if (!f.labels.empty()) {
-    json labels = json::object();
-    for (const auto& l : f.labels) {
-      size_t eq = l.find('=');
-      if (eq == 0) return bad("--label", l, invalidArgument("the key is empty"));
-      labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
-    }
-    body["labels"] = std::move(labels);
-  }
+  if (!f.labels.empty()) body["labels"] = BERTH_TRY(keyValues("--label", f.labels));
   if (!f.workdir.empty()) {
     if (!isAbsolute(f.workdir))
-      return bad("--workdir", f.workdir, invalidArgument("must be an absolute path"));
+      return flagError("--workdir", f.workdir, invalidArgument("must be an absolute path"));
     body["workdir"] = f.workdir;
   }
   if (!f.user.empty()) body["user"] = f.user;
@@ -492,7 +582,7 @@ Result<json> createBody(const RunFlags& f, const EnvLookup& env, const FileReade
 
   if (!f.restart.empty()) {
     auto r = parseRestart(f.restart);
-    if (!r) return bad("--restart", f.restart, r.error());
+    if (!r) return flagError("--restart", f.restart, r.error());
     if (f.rm && (*r)["name"] != "no")
       return invalidArgument("conflicting options: --restart and --rm");
     body["restart"] = std::move(*r);
@@ -500,26 +590,21 @@ Result<json> createBody(const RunFlags& f, const EnvLookup& env, const FileReade
   BERTH_RETURN_IF_ERROR(addHealthcheck(f, body));
   BERTH_RETURN_IF_ERROR(addMounts(f, body));
 
-  if (!f.network.empty()) {
-    if (f.network != "none" && f.network != "host")
-      return bad("--network", f.network,
-                 invalidArgument("berth has the networks none and host (no bridge yet)"));
-    body["network_mode"] = f.network;
-  }
+  BERTH_RETURN_IF_ERROR(addNetworking(f, body));
   if (!f.stop_signal.empty()) {
     auto sig = parseSignal(f.stop_signal);
-    if (!sig) return bad("--stop-signal", f.stop_signal, invalidArgument("unknown signal"));
+    if (!sig) return flagError("--stop-signal", f.stop_signal, invalidArgument("unknown signal"));
     body["stop_signal"] = f.stop_signal;
   }
   if (!f.stop_timeout.empty()) {
     auto n = parseCount(f.stop_timeout, 0);
-    if (!n) return bad("--stop-timeout", f.stop_timeout, n.error());
+    if (!n) return flagError("--stop-timeout", f.stop_timeout, n.error());
     body["stop_timeout"] = *n;
   }
   if (!f.log_opts.empty()) {
     json log = json::object();
     for (const auto& o : f.log_opts) {
-      if (auto s = applyLogOpt(o, log); !s) return bad("--log-opt", o, s.error());
+      if (auto s = applyLogOpt(o, log); !s) return flagError("--log-opt", o, s.error());
     }
     if (log.value("max_files", int64_t{1}) > 1 && log.value("max_size", int64_t{0}) == 0)
       return invalidArgument("invalid --log-opt: max-file needs max-size");

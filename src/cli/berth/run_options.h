@@ -38,7 +38,13 @@ struct RunFlags {
   std::string health_cmd, health_interval, health_timeout, health_retries, health_start_period;
   bool no_healthcheck = false;
   std::vector<std::string> volumes, mounts, tmpfs;  // -v, --mount, --tmpfs
-  std::string network;
+  // Networking (net_options.h parses the values).
+  std::string network;          // --network: bridge, none, host, container:NAME or a network's name
+  std::string ip, mac_address;  // --ip, --mac-address
+  std::vector<std::string> network_aliases;  // --network-alias
+  std::vector<std::string> publish, expose;  // -p, --expose
+  bool publish_all = false;                  // -P
+  std::vector<std::string> links, dns;       // --link NAME[:ALIAS], --dns IP
   std::string stop_signal, stop_timeout;
   std::vector<std::string> log_opts;  // --log-opt K=V
 };
@@ -49,8 +55,21 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& ke
 using FileReader = std::function<Result<std::string>(const std::string& path)>;
 
 // The create body for `flags`, or the first bad flag.
+//
+// Networking: --network becomes network_mode (left out without it: the daemon's default
+// bridge); --ip, --mac-address and --network-alias become networks[<that network, or
+// "bridge">] = {"ip","mac","aliases"} (only the keys given). Aliases need a user-defined
+// network, as in docker. The modes none, host and container:NAME give the container no
+// endpoint of its own, so the flags that describe one (-p, -P, --ip, --mac-address,
+// --network-alias, --link; with container: also --expose, --dns and --hostname) conflict
+// with them. docker drops -p with host networking after a warning; berth refuses instead.
 Result<nlohmann::json> createBody(const RunFlags& flags, const EnvLookup& env,
                                   const FileReader& read_file);
+
+// "invalid --flag 'value': why", the error of every bad flag value.
+Error flagError(std::string_view flag, std::string_view value, const Error& why);
+// Repeated KEY=VALUE flags (--label, --opt) as a JSON object; a bare KEY has the value "".
+Result<nlohmann::json> keyValues(std::string_view flag, const std::vector<std::string>& entries);
 
 // Sizes as docker reads them (binary units): "1024", "512b", "32k", "32m", "1.5g", "2GiB".
 Result<int64_t> parseSize(std::string_view text);

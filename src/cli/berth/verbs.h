@@ -1,7 +1,7 @@
 #pragma once
 // The berth command line: docker-like verbs, one file per group. Containers, exec,
-// volumes and the system verbs speak berthd's native API (client.h); the image verbs
-// still use the local image store under --root until they move to the API. Each add*
+// volumes, networks and the system verbs speak berthd's native API (client.h); the image
+// verbs still use the local image store under --root until they move to the API. Each add*
 // registers subcommands; callbacks set ctx.exit_code and report errors through ctx.fail.
 
 #include <CLI/CLI.hpp>
@@ -52,7 +52,15 @@ void addContainerIoVerbs(CLI::App& app, Context& ctx);  // logs, stats
 void addCopyVerb(CLI::App& app, Context& ctx);          // cp
 void addExecVerb(CLI::App& app, Context& ctx);          // exec
 void addVolumeVerbs(CLI::App& app, Context& ctx);       // volume …
+void addNetworkVerbs(CLI::App& app, Context& ctx);      // network …
 void addSystemVerbs(CLI::App& app, Context& ctx);       // version, info, events, system …
+
+// inspect: prints the named objects as a JSON array (or through a --format template). Each
+// name is looked up as `type` ("container", "volume" or "network"), or when `type` is
+// empty as a container, then a volume, then a network. A name not found is reported
+// ("no such network: 'x'") and the others are still printed.
+void inspectObjects(Context& ctx, const std::vector<std::string>& names, const std::string& format,
+                    const std::string& type);
 
 // "3 minutes ago" from an RFC 3339 time.
 std::string humanSince(const std::string& rfc3339);
