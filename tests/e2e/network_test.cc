@@ -118,18 +118,18 @@ TEST_F(Network, UserNetworkResolvesNamesUntilDisconnected) {
   std::string resolver = info[0].value("dns", "");
   ASSERT_FALSE(resolver.empty()) << info.dump();
   EXPECT_NE(got.out.find("nameserver " + resolver), std::string::npos) << got.out;
-  auto dig = runCmd({"dig", "+short", "+time=2", "+tries=1", "@" + resolver, "a"});
+  auto dig = runCmd({"dig", "+short", "+time=2", "+tries=1", "@" + resolver, "-q", "a"});
   EXPECT_EQ(dig.out, a_ip + "\n") << dig.err;
-  EXPECT_EQ(runCmd({"dig", "+short", "+tcp", "@" + resolver, "alpha"}).out, a_ip + "\n");
+  EXPECT_EQ(runCmd({"dig", "+short", "+tcp", "@" + resolver, "-q", "alpha"}).out, a_ip + "\n");
 
   ASSERT_EQ(d_->berth({"network", "disconnect", "appnet", "a"}).code, 0);
-  EXPECT_EQ(runCmd({"dig", "+short", "+time=2", "+tries=1", "@" + resolver, "a"}).out, "");
+  EXPECT_EQ(runCmd({"dig", "+short", "+time=2", "+tries=1", "@" + resolver, "-q", "a"}).out, "");
   auto after = d_->berth(
       {"run", "--rm", "--network", "appnet", "busybox", "wget", "-qO-", "-T", "2", "http://a/"});
   EXPECT_NE(after.code, 0);
   // Connected again, with the name back.
   ASSERT_EQ(d_->berth({"network", "connect", "appnet", "a"}).code, 0);
-  EXPECT_FALSE(runCmd({"dig", "+short", "@" + resolver, "a"}).out.empty());
+  EXPECT_FALSE(runCmd({"dig", "+short", "@" + resolver, "-q", "a"}).out.empty());
 }
 
 TEST_F(Network, LinkGivesDockersVariablesAndAHostsEntry) {
@@ -142,33 +142,33 @@ TEST_F(Network, LinkGivesDockersVariablesAndAHostsEntry) {
   auto r = d_->berth({"run", "--rm", "--link", "a:db", "busybox", "sh", "-c",
                       "env | sort; grep db /etc/hosts; wget -qO- http://db/"});
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const std::string& line :
-       {"DB_PORT_80_TCP_ADDR=" + ip, "DB_PORT_80_TCP_PORT=80", "DB_PORT_80_TCP_PROTO=tcp",
-        "DB_PORT_80_TCP=tcp://" + ip + ":80", "DB_PORT=tcp://" + ip + ":80", "DB_NAME=/",
-        "DB_ENV_SECRET=s3", ip + "\tdb a", "page of"})
+  for (const std::string& line : std::vector<std::string>{
+           "DB_PORT_80_TCP_ADDR=" + ip, "DB_PORT_80_TCP_PORT=80", "DB_PORT_80_TCP_PROTO=tcp",
+           "DB_PORT_80_TCP=tcp://" + ip + ":80", "DB_PORT=tcp://" + ip + ":80", "DB_NAME=/",
+           "DB_ENV_SECRET=s3", ip + "\tdb a", "page of"})
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
 }
 
 TEST_F(Network, MacvlanContainersAreReachableFromTheParentsSegment) {
   PeerHost seg(tag_, 251);
   std::string sub = "10.251.0.";
-  auto net = d_->berth({"network", "create", "-d", "macvlan", "--subnet", sub + "0/24", "--gateway",
-                        sub + "1", "-o", "parent=" + seg.hostIf(), "mv"});
+  // The segment's machines are .1 (the host's end) and .2: containers take .128 and up.
+  auto net =
+      d_->berth({"network", "create", "-d", "macvlan", "--subnet", sub + "0/24", "--gateway",
+                 sub + "1", "--ip-range", sub + "128/25", "-o", "parent=" + seg.hostIf(), "mv"});
   ASSERT_EQ(net.code, 0) << net.err;
   for (const char* n : {"m1", "m2"})
     ASSERT_EQ(
         d_->berth({"run", "-d", "--name", n, "--network", "mv", "busybox", "sh", "-c", kHttpd})
             .code,
         0);
-  // The segment's machine is .2 (the peer end); the host's .1 stays on the parent.
   for (const char* n : {"m1", "m2"}) {
     std::string ip = ipOf(n, "mv");
-    ASSERT_EQ(ip.rfind(sub, 0), 0u) << ip;
-    auto got = seg.exec("for i in 1 2 3 4 5; do busybox wget -qO- -T 2 http://" + ip +
+    ASSERT_EQ(ip.rfind(sub + "12", 0), 0u) << ip;
+    auto got = seg.exec("for i in 1 2 3 4 5; do curl -s --max-time 2 http://" + ip +
                         "/ && break; sleep 0.2; done");
-    EXPECT_EQ(got.out, std::string("page of ") +
-                           trim(d_->inspect(n)["id"].get<std::string>()).substr(0, 12) + "\n")
-        << n << " " << ip << got.err;
+    std::string id = d_->inspect(n)["id"].get<std::string>();
+    EXPECT_EQ(got.out, "page of " + id.substr(0, 12) + "\n") << n << " " << ip << got.err;
   }
 }
 
@@ -218,7 +218,7 @@ TEST_F(Network, BadInputIsRefusedAndLeavesNothing) {
   auto gw = d_->berth(
       {"network", "create", "--subnet", "10.252.2.0/24", "--gateway", "10.252.3.1", "n4"});
   EXPECT_NE(gw.code, 0);
-  EXPECT_NE(gw.err.find("outside subnet"), std::string::npos) << gw.err;
+  EXPECT_NE(gw.err.find("outside"), std::string::npos) << gw.err;
   EXPECT_EQ(d_->berth({"network", "ls", "-q"}).out.size(), 4 * 13u);  // bridge host none n1
 
   ASSERT_EQ(d_->berth({"run", "-d", "--name", "fixed", "--network", "n1", "--ip", "10.252.0.9",
@@ -253,6 +253,8 @@ TEST_F(Network, BadInputIsRefusedAndLeavesNothing) {
   EXPECT_NE(twice.code, 0);
   EXPECT_NE(twice.err.find("already published"), std::string::npos) << twice.err;
 
+  // A failed `run -d` leaves its container created, as docker's does: it still refers to n1.
+  for (const char* c : {"clash", "busy", "p2"}) d_->berth({"rm", "-f", c});
   auto in_use = d_->berth({"network", "rm", "n1"});
   EXPECT_NE(in_use.code, 0);
   EXPECT_NE(in_use.err.find("fixed"), std::string::npos) << in_use.err;

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Networking side by side in one run (issue 5):
+#   1. iperf3 throughput: host loopback with no container; berth's published port on
+#      127.0.0.1 (kernel DNAT); berth's container address directly; dockerd's published
+#      port on 127.0.0.1 (its userland proxy, the default) and its container address;
+#   2. what joining the bridge adds to `run --rm` (bridge vs --network none), berth's and
+#      docker's.
+# dockerd (Debian's docker.io) runs on a private socket, data root and bridge. The iperf3
+# image is the host's iperf3 and its libraries, imported into both.
+# Usage: bash bench/network.sh [SECONDS] [RUNS]   (as root, after scripts/build.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-5}
+runs=${2:-20}
+scripts/deps.sh >/dev/null
+dpkg -s docker.io >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null
+bin=$PWD/build/bin
+work=$(mktemp -d /tmp/berth-bench-net.XXXXXX)
+export BERTH_HOST=unix://$work/berth.sock
+berth() { "$bin/berth" --root "$work/root" "$@"; }
+docker() { command /usr/bin/docker -H "unix://$work/docker.sock" "$@"; }
+cleanup() {
+  set +e
+  pkill -f "iperf3 -s -p 5301" 2>/dev/null
+  for id in $(berth ps -aq --no-trunc 2>/dev/null); do berth rm -f "$id" >/dev/null 2>&1; done
+  [ -n "${berthd_pid:-}" ] && kill "$berthd_pid" && wait "$berthd_pid"
+  if [ -n "${dockerd_pid:-}" ]; then docker rm -f $(docker ps -aq) >/dev/null 2>&1; kill "$dockerd_pid"; wait "$dockerd_pid"; fi
+  ip link del bbench0 2>/dev/null; ip link del dbench0 2>/dev/null
+  grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# An image with iperf3: the host's binary and the libraries it loads.
+mkdir -p "$work/iperf/bin"
+cp /usr/bin/iperf3 "$work/iperf/bin/"
+for lib in $(ldd /usr/bin/iperf3 | grep -o '/[^ ]*'); do
+  mkdir -p "$work/iperf$(dirname "$lib")"; cp -L "$lib" "$work/iperf$lib"
+done
+mkdir -p "$work/iperf/tmp" "$work/iperf/etc"; echo 'root:x:0:0::/:/bin/sh' > "$work/iperf/etc/passwd"
+tar -C "$work/iperf" -cf "$work/iperf.tar" .
+
+scripts/busybox-image.sh --root "$work/root" >/dev/null 2>&1
+"$bin/berthd" --root "$work/root" --exec-root "$work/run" --socket "$work/berth.sock" \
+  --bridge bbench0 --bip 172.30.250.1/24 --nft-table berth_bench --cleanup 2>"$work/berthd.log" &
+berthd_pid=$!
+for _ in $(seq 50); do berth version >/dev/null 2>&1 && break; sleep 0.1; done
+berth import "$work/iperf.tar" iperf:latest >/dev/null
+berth save -o "$work/busybox.tar" busybox 2>/dev/null
+/usr/sbin/dockerd -H "unix://$work/docker.sock" --data-root "$work/docker" --exec-root "$work/docker-run" \
+  --pidfile "$work/docker.pid" --bridge none --iptables=true >"$work/dockerd.log" 2>&1 &
+dockerd_pid=$!
+for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
+docker network create -o com.docker.network.bridge.name=dbench0 --subnet 172.30.251.0/24 bench >/dev/null
+docker import "$work/iperf.tar" iperf:latest >/dev/null
+docker load -q -i "$work/busybox.tar" >/dev/null
+
+gbits() {  # NAME ARGS… : an iperf3 client run, prints Gbit/s received
+  local name=$1; shift
+  local v
+  v=$(iperf3 -J -t "$secs" "$@" | jq '.end.sum_received.bits_per_second / 1e9')
+  printf '  %-28s %6.1f Gbit/s\n' "$name" "$v"
+  echo "$name $v" >> "$work/gbits"
+}
+echo "== iperf3, $secs s each"
+iperf3 -s -p 5301 -D; sleep 0.3
+gbits "host loopback" -c 127.0.0.1 -p 5301
+berth run -d --name ip1 -p 15201:5201 iperf:latest /bin/iperf3 -s >/dev/null
+ip1=$(berth inspect ip1 | jq -r '.[0].network_settings.networks.bridge.ip')
+sleep 0.5
+gbits "berth published 127.0.0.1" -c 127.0.0.1 -p 15201
+gbits "berth container address" -c "$ip1" -p 5201
+docker run -d --name ip1 --network bench -p 15202:5201 iperf:latest /bin/iperf3 -s >/dev/null
+dip1=$(docker inspect ip1 | jq -r '.[0].NetworkSettings.Networks.bench.IPAddress')
+sleep 0.5
+gbits "docker published 127.0.0.1" -c 127.0.0.1 -p 15202
+gbits "docker container address" -c "$dip1" -p 5201
+awk '{v[$1" "$2" "$3]=$NF} END {
+  printf "  published / direct (berth): %.2f   berth published / docker published: %.2f\n",
+    v["berth published 127.0.0.1"]/v["berth container address"],
+    v["berth published 127.0.0.1"]/v["docker published 127.0.0.1"] }' "$work/gbits"
+
+echo "== run --rm busybox true: bridge vs --network none (median of $runs)"
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/run.json" \
+  -n berth-none "$bin/berth run --rm --network none busybox true" \
+  -n berth-bridge "$bin/berth run --rm busybox true" \
+  -n docker-none "/usr/bin/docker -H unix://$work/docker.sock run --rm --network none busybox true" \
+  -n docker-bridge "/usr/bin/docker -H unix://$work/docker.sock run --rm --network bench busybox true" >/dev/null
+jq -r '.results[] | "\(.command) \(.median)"' "$work/run.json" | awk '
+  {m[$1]=$2; printf "  %-14s %7.1f ms\n", $1, $2*1000}
+  END {printf "  network setup added: berth %.1f ms, docker %.1f ms\n",
+    (m["berth-bridge"]-m["berth-none"])*1000, (m["docker-bridge"]-m["docker-none"])*1000}'
+grep -E 'network set up|root mounted' "$work/berthd.log" >/dev/null || true
