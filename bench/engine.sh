@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # berthd end to end, side by side with podman and dockerd (Debian's docker.io, on a private
 # socket and data root) in one run:
-#   1. `run --rm busybox true`, CLI to exit (and crun running the same rootfs directly);
+#   1. `run --rm --network none busybox true`, CLI to exit (and crun running the same rootfs
+#      directly); bench/network.sh measures what the bridge adds;
 #   2. N detached starts in parallel (starts per second);
 #   3. memory per running container: PSS of the monitors plus berthd's growth, over N
 #      sleeping containers (podman: conmon's PSS);
@@ -40,7 +41,8 @@ if [ -d /sys/fs/cgroup/unified ] && grep -qw hugetlb /sys/fs/cgroup/unified/cgro
 fi
 
 scripts/busybox-image.sh --root "$work/root" >/dev/null 2>&1
-"$bin/berthd" --root "$work/root" --exec-root "$work/run" --socket "$work/berth.sock" 2>"$work/berthd.log" &
+"$bin/berthd" --root "$work/root" --exec-root "$work/run" --socket "$work/berth.sock" \
+  --bridge bbench1 --bip 172.30.252.1/24 --nft-table berth_bench1 --cleanup 2>"$work/berthd.log" &
 berthd_pid=$!
 for _ in $(seq 50); do berth version >/dev/null 2>&1 && break; sleep 0.1; done
 berth save -o "$work/busybox.tar" busybox 2>/dev/null
@@ -60,7 +62,7 @@ mv "$work/c" "$work/bundle/config.json"
 
 echo "== run --rm busybox true (median of $runs, CLI to exit)"
 (cd "$work/bundle" && hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/run.json" ${BENCH_SHOW:+--show-output} \
-  -n berth "$bin/berth run --rm busybox true" \
+  -n berth "$bin/berth run --rm --network none busybox true" \
   -n crun-direct "crun --root $work/crun run bench-crun" \
   -n podman "$podman_cmd run --rm --network none busybox true" \
   -n docker "/usr/bin/docker -H unix://$work/docker.sock run --rm --network none busybox true" >/dev/null)
@@ -81,7 +83,7 @@ pss() { awk '/^Pss:/ {s+=$2} END {print s+0}' "/proc/$1/smaps_rollup" 2>/dev/nul
 d0=$(pss "$berthd_pid")
 idle_rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$berthd_pid/status")
 echo "== detached starts"
-starts berth "$n" "$bin/berth" run -d busybox sleep 1000
+starts berth "$n" "$bin/berth" run -d --network none busybox sleep 1000
 starts podman 20 $podman_cmd run -d --network none busybox sleep 1000
 starts docker 20 /usr/bin/docker -H "unix://$work/docker.sock" run -d --network none busybox sleep 1000
 

@@ -2,7 +2,8 @@
 # The main job: set up, build, make the busybox base image, start berthd (unless one is
 # running), build an image from a Dockerfile, and run containers through the daemon:
 # foreground with an exit code, detached with logs, exec, stop, a restart policy and a
-# health check.
+# health check; then a two-container app on its own network, its parts finding each other
+# by name, answering on a published port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -37,6 +38,23 @@ show logs --tail 3 demo-ticker
 show exec demo-ticker sh -c 'echo "exec in the same container: pid 1 is $(cat /proc/1/comm)"'
 show stop -t 2 demo-ticker
 show rm demo-ticker
+
+# A small app whose parts find each other by name on a network of their own and answer
+# on a published port: `api` serves data, `web` (a CGI page) asks `api` for it.
+"$berth" rm -f demo-web demo-api >/dev/null 2>&1 || true
+"$berth" network rm demo-net >/dev/null 2>&1 || true
+show network create demo-net
+show run -d --name demo-api --network demo-net busybox sh -c \
+  'mkdir -p /www && echo "{\"greeting\": \"hello from api ($(hostname))\"}" > /www/data.json && exec httpd -f -p 80 -h /www'
+show run -d --name demo-web --network demo-net -p 18080:80 busybox sh -c \
+  'mkdir -p /www/cgi-bin && printf "#!/bin/sh\necho Content-Type: text/plain\necho\necho web asked api and got: \$(wget -qO- http://demo-api/data.json)\n" > /www/cgi-bin/page && chmod +x /www/cgi-bin/page && exec httpd -f -p 80 -h /www'
+show ps
+show port demo-web
+echo; echo "\$ curl http://127.0.0.1:18080/cgi-bin/page"
+for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/cgi-bin/page && break; sleep 0.1; done
+show network ls
+show rm -f demo-web demo-api
+show network rm demo-net
 
 echo; echo "\$ berth save -o busybox.tar busybox   (a docker-archive that docker, podman and skopeo load)"
 "$berth" save -o /tmp/berth-demo-busybox.tar busybox

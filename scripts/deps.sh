@@ -8,7 +8,8 @@ packages=(
   nlohmann-json3-dev libseccomp-dev libcap-dev libcli11-dev libfmt-dev libspdlog-dev
   libarchive-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
-  busybox-static iproute2 jq
+  libmnl-dev libnftables-dev libldns-dev
+  busybox-static iproute2 jq nftables dnsutils curl iperf3
   podman conmon crun runc hyperfine skopeo umoci
 )
 

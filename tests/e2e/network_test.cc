@@ -149,6 +149,31 @@ TEST_F(Network, LinkGivesDockersVariablesAndAHostsEntry) {
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
 }
 
+TEST_F(Network, ModesMacAndPublishAll) {
+  ASSERT_EQ(d_->berth({"run", "-d", "--name", "a", "-P", "--expose", "80", "--mac-address",
+                       "02:42:aa:bb:cc:dd", "busybox", "sh", "-c", kHttpd})
+                .code,
+            0);
+  // -P put the exposed port on a free host port.
+  auto port = d_->berth({"port", "a", "80"});
+  ASSERT_EQ(port.code, 0) << port.err;
+  std::string hostport =
+      std::string(trim(port.out)).substr(std::string(trim(port.out)).rfind(':') + 1);
+  EXPECT_GE(std::stoi(hostport), 49153) << port.out;
+  EXPECT_TRUE(eventually(
+      [&] { return curl("http://127.0.0.1:" + hostport + "/").out.starts_with("page"); }, 5));
+  // container:a shares a's network: its loopback reaches a's server.
+  auto shared = d_->berth({"run", "--rm", "--network", "container:a", "busybox", "sh", "-c",
+                           "wget -qO- http://127.0.0.1/; cat /sys/class/net/eth0/address"});
+  EXPECT_EQ(shared.out.rfind("page of", 0), 0u) << shared.err;
+  EXPECT_NE(shared.out.find("02:42:aa:bb:cc:dd"), std::string::npos) << shared.out;
+  // none: loopback only; host: the host's interfaces.
+  EXPECT_EQ(d_->berth({"run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net"}).out,
+            "lo\n");
+  auto host = d_->berth({"run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"});
+  EXPECT_NE(host.out.find(d_->bridge()), std::string::npos) << host.out;
+}
+
 TEST_F(Network, MacvlanContainersAreReachableFromTheParentsSegment) {
   PeerHost seg(tag_, 251);
   std::string sub = "10.251.0.";
