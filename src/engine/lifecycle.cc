@@ -168,20 +168,7 @@ Status Engine::reconcile() {
     }
     if (auto_remove) (void)removeLocked(e, true);
   }
-  BERTH_RETURN_IF_ERROR(net_->finishRestore());
-  // Namespaces no running container holds: a crash between making one and recording it.
-  std::set<std::string> live;
-  for (auto& e : all) {
-    std::lock_guard lock(e->mu);
-    if (!e->c.state.net.sandbox.empty()) live.insert(e->c.state.net.sandbox);
-  }
-  if (auto names = sys::listDir(opts_.net.netns_dir)) {
-    for (const auto& n : *names) {
-      std::string path = opts_.net.netns_dir + "/" + n;
-      if (!live.count(path)) (void)sys::removeNetns(path);
-    }
-  }
-  return okStatus();
+  return net_->finishRestore();
 }
 
 Status Engine::cleanup() {
@@ -490,7 +477,7 @@ void Engine::recordExit(Entry& e, bool apply_policy) {
   lap("exit read");
   if (auto r = runtime::remove(rs, c.id, true); !r) log::warn(r.error().message());
   lap("runtime state removed");
-  net_->tearDown(c.id, c.state.net);
+  net_->tearDown(c.id, c.state.net, true);
   lap("network torn down");
   if (auto u = unmountRootfs(c.id); !u) log::warn(u.error().message());
   lap("unmounted");

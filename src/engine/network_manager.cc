@@ -103,7 +103,60 @@ bool samePort(const PortBinding& a, const PortBinding& b) {
 NetworkManager::NetworkManager(NetworkOptions opts, ContainerStore& store)
     : opts_(std::move(opts)), store_(store) {}
 
-NetworkManager::~NetworkManager() = default;
+NetworkManager::~NetworkManager() {
+  {
+    std::lock_guard lock(pool_mu_);
+    stopping_ = true;
+  }
+  pool_cv_.notify_all();
+  if (filler_.joinable()) filler_.join();
+  for (const auto& path : pool_) (void)sys::removeNetns(path);
+}
+
+namespace {
+constexpr size_t kPoolSize = 4;
+}  // namespace
+
+void NetworkManager::fillPool() {
+  std::unique_lock lock(pool_mu_);
+  while (!stopping_) {
+    if (pool_.size() >= kPoolSize) {
+      pool_cv_.wait(lock);
+      continue;
+    }
+    lock.unlock();
+    std::string path = opts_.netns_dir + "/" + newHexId().substr(0, 24);
+    auto ns = sys::createNetns(path);
+    lock.lock();
+    if (!ns) {
+      log::warn("prepare a network namespace: " + ns.error().message());
+      pool_cv_.wait_for(lock, std::chrono::seconds(1));
+      continue;
+    }
+    pool_.push_back(path);
+  }
+}
+
+Result<std::pair<std::string, sys::Fd>> NetworkManager::takeNamespace() {
+  std::string path;
+  {
+    std::lock_guard lock(pool_mu_);
+    if (!pool_.empty()) {
+      path = pool_.back();
+      pool_.pop_back();
+    }
+  }
+  pool_cv_.notify_one();
+  if (!path.empty()) {
+    auto fd = sys::openNetns(path);
+    if (fd) return std::make_pair(path, std::move(*fd));
+    (void)sys::removeNetns(path);
+  }
+  path = opts_.netns_dir + "/" + newHexId().substr(0, 24);
+  auto fd = sys::createNetns(path);
+  if (!fd) return fd.error().context("create network namespace");
+  return std::make_pair(path, std::move(*fd));
+}
 
 Result<std::unique_ptr<NetworkManager>> NetworkManager::open(NetworkOptions opts,
                                                              ContainerStore& store) {
@@ -480,15 +533,15 @@ std::string publishedAddress(const NetworkState& st) {
 
 Result<NetworkState> NetworkManager::setUp(const SandboxRequest& req) {
   NetworkState st;
-  st.sandbox = opts_.netns_dir + "/" + req.id;
   auto fail = [&](const Error& e) -> Error {
     tearDown(req.id, st);
     return e;
   };
   int64_t t0 = nowNs();
-  (void)sys::removeNetns(st.sandbox);  // leftovers of a crash
-  auto ns = sys::createNetns(st.sandbox);
-  if (!ns) return fail(ns.error().context("create network namespace"));
+  auto taken = takeNamespace();
+  if (!taken) return taken.error();
+  st.sandbox = taken->first;
+  sys::Fd* ns = &taken->second;
   log::debug("sandbox " + req.id.substr(0, 12) + ": namespace in " +
              std::to_string((nowNs() - t0) / 1000) + " us");
   int index = 0;
@@ -530,7 +583,7 @@ Result<NetworkState> NetworkManager::setUp(const SandboxRequest& req) {
   return st;
 }
 
-void NetworkManager::tearDown(const std::string& id, NetworkState& st) {
+void NetworkManager::tearDown(const std::string& id, NetworkState& st, bool exited) {
   if (!st.ports.empty()) {
     std::string ip = publishedAddress(st);
     if (auto d = sys::nftApply(network::portsScript(opts_.table, portMaps(st.ports, ip), false));
@@ -540,6 +593,10 @@ void NetworkManager::tearDown(const std::string& id, NetworkState& st) {
   releasePorts(id);
   auto ns = st.sandbox.empty() ? Result<sys::Fd>(notFound("")) : sys::openNetns(st.sandbox);
   for (const auto& ep : st.endpoints) {
+    if (exited) {
+      release(id, ep.network_id);
+      continue;
+    }
     Network n;
     {
       std::lock_guard lock(mu_);
@@ -636,6 +693,7 @@ void NetworkManager::renamed(const std::string& id, const std::string& new_name,
 void NetworkManager::restore(const std::string& id, const std::string& name,
                              const NetworkState& st) {
   std::lock_guard lock(mu_);
+  if (!st.sandbox.empty()) restored_sandboxes_.insert(st.sandbox);
   for (const auto& ep : st.endpoints) {
     attached_[ep.network_id][id] = {name, ep};
     if (auto ip = network::parseIpv4(ep.ip)) {
@@ -671,6 +729,17 @@ Status NetworkManager::finishRestore() {
     }
   }
   BERTH_RETURN_IF_ERROR(sys::nftApply(network::resetPortsScript(opts_.table, maps)));
+  // Namespaces no running container holds: a crash between making one and recording it,
+  // or the pool of the last run.
+  if (auto names = sys::listDir(opts_.netns_dir)) {
+    std::lock_guard lock(mu_);
+    for (const auto& n : *names) {
+      std::string path = opts_.netns_dir + "/" + n;
+      if (!restored_sandboxes_.count(path)) (void)sys::removeNetns(path);
+    }
+    restored_sandboxes_.clear();
+  }
+  if (!filler_.joinable()) filler_ = std::thread([this] { fillPool(); });
   // veths of ours (on our bridges) that no running container holds: a crash between
   // creating one and recording it, or a container that exited while berthd was down.
   if (auto nl = sys::Netlink::open()) {
