@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "engine/container_store.h"
 #include "engine/entry.h"
+#include "network/bridge_driver.h"
 #include "network/dns_server.h"
 #include "network/driver.h"
 #include "network/ipam.h"
@@ -110,52 +111,85 @@ NetworkManager::~NetworkManager() {
   }
   pool_cv_.notify_all();
   if (filler_.joinable()) filler_.join();
-  for (const auto& path : pool_) (void)sys::removeNetns(path);
+  // Their veths go with them.
+  for (const auto& p : pool_) (void)sys::removeNetns(p.path);
 }
 
 namespace {
-constexpr size_t kPoolSize = 4;
+// Ready namespaces: most containers join the default bridge.
+constexpr size_t kPlain = 2, kBridged = 4;
 }  // namespace
 
+Result<NetworkManager::Prepared> NetworkManager::prepare(bool bridged) {
+  Prepared p;
+  p.path = opts_.netns_dir + "/" + newHexId().substr(0, 24);
+  auto ns = sys::createNetns(p.path);
+  if (!ns) return ns.error().context("create network namespace");
+  if (bridged) {
+    Network bridge;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [id, n] : networks_)
+        if (n.name == "bridge") bridge = n;
+    }
+    p.host_if = "vb" + newHexId().substr(0, 12);
+    auto* d = static_cast<network::BridgeDriver*>(network::findDriver("bridge"));
+    if (auto s = d->plug(specOf(bridge), p.host_if, "eth0", ns->get()); !s) {
+      (void)sys::removeNetns(p.path);
+      return s.error();
+    }
+  }
+  return p;
+}
 void NetworkManager::fillPool() {
   std::unique_lock lock(pool_mu_);
   while (!stopping_) {
-    if (pool_.size() >= kPoolSize) {
+    size_t bridged = std::count_if(pool_.begin(), pool_.end(),
+                                   [](const Prepared& p) { return !p.host_if.empty(); });
+    size_t plain = pool_.size() - bridged;
+    if (bridged >= kBridged && plain >= kPlain) {
       pool_cv_.wait(lock);
       continue;
     }
     lock.unlock();
-    std::string path = opts_.netns_dir + "/" + newHexId().substr(0, 24);
-    auto ns = sys::createNetns(path);
+    auto p = prepare(bridged < kBridged);
     lock.lock();
-    if (!ns) {
-      log::warn("prepare a network namespace: " + ns.error().message());
+    if (!p) {
+      log::warn("prepare a network namespace: " + p.error().message());
       pool_cv_.wait_for(lock, std::chrono::seconds(1));
       continue;
     }
-    pool_.push_back(path);
+    pool_.push_back(*p);
   }
 }
 
-Result<std::pair<std::string, sys::Fd>> NetworkManager::takeNamespace() {
-  std::string path;
+Result<NetworkManager::Prepared> NetworkManager::takeNamespace(bool bridged, sys::Fd& fd) {
+  std::optional<Prepared> got;
   {
     std::lock_guard lock(pool_mu_);
-    if (!pool_.empty()) {
-      path = pool_.back();
-      pool_.pop_back();
+    auto it = std::find_if(pool_.begin(), pool_.end(),
+                           [&](const Prepared& p) { return p.host_if.empty() != bridged; });
+    if (it != pool_.end()) {
+      got = *it;
+      pool_.erase(it);
     }
   }
   pool_cv_.notify_one();
-  if (!path.empty()) {
-    auto fd = sys::openNetns(path);
-    if (fd) return std::make_pair(path, std::move(*fd));
-    (void)sys::removeNetns(path);
+  if (got) {
+    if (auto f = sys::openNetns(got->path)) {
+      fd = std::move(*f);
+      return *got;
+    }
+    (void)sys::removeNetns(got->path);
   }
-  path = opts_.netns_dir + "/" + newHexId().substr(0, 24);
-  auto fd = sys::createNetns(path);
-  if (!fd) return fd.error().context("create network namespace");
-  return std::make_pair(path, std::move(*fd));
+  auto p = BERTH_TRY(prepare(false));
+  auto f = sys::openNetns(p.path);
+  if (!f) {
+    (void)sys::removeNetns(p.path);
+    return f.error();
+  }
+  fd = std::move(*f);
+  return p;
 }
 
 Result<std::unique_ptr<NetworkManager>> NetworkManager::open(NetworkOptions opts,
@@ -407,7 +441,8 @@ Status NetworkManager::remove(const std::string& ref) {
 }
 
 Result<Endpoint> NetworkManager::claim(const std::string& id, const std::string& name,
-                                       const Network& n, const EndpointConfig& cfg, int index) {
+                                       const Network& n, const EndpointConfig& cfg, int index,
+                                       const std::string& host_if) {
   if (n.driver == "host" || n.driver == "null")
     return invalidArgument("container cannot be connected to network " + quote(n.name) +
                            " together with others");
@@ -447,7 +482,7 @@ Result<Endpoint> NetworkManager::claim(const std::string& id, const std::string&
     ep.mac = BERTH_TRY(network::parseMac(cfg.mac));
   }
   ep.aliases = cfg.aliases;
-  ep.host_if = isBridge(n) ? hostIf(id, index) : "";
+  ep.host_if = !host_if.empty() ? host_if : isBridge(n) ? hostIf(id, index) : "";
   ep.if_name = "eth" + std::to_string(index);
   on[id] = {name, ep};
   return ep;
@@ -538,10 +573,17 @@ Result<NetworkState> NetworkManager::setUp(const SandboxRequest& req) {
     return e;
   };
   int64_t t0 = nowNs();
-  auto taken = takeNamespace();
+  // A namespace with its veth on the default bridge ready, when that is the first network.
+  bool bridged = false;
+  if (!req.networks.empty()) {
+    auto first = find(req.networks[0].first);
+    bridged = first && first->name == "bridge";
+  }
+  sys::Fd fd;
+  auto taken = takeNamespace(bridged, fd);
   if (!taken) return taken.error();
-  st.sandbox = taken->first;
-  sys::Fd* ns = &taken->second;
+  st.sandbox = taken->path;
+  sys::Fd* ns = &fd;
   log::debug("sandbox " + req.id.substr(0, 12) + ": namespace in " +
              std::to_string((nowNs() - t0) / 1000) + " us");
   int index = 0;
@@ -550,15 +592,23 @@ Result<NetworkState> NetworkManager::setUp(const SandboxRequest& req) {
     if (!n) return fail(n.error());
     network::Driver* d = network::findDriver(n->driver);
     if (!d) return fail(invalidArgument("network " + quote(n->name) + " cannot be joined"));
-    auto ep = claim(req.id, req.name, *n, cfg, index);
-    if (!ep) return fail(ep.error());
+    bool prepared = index == 0 && !taken->host_if.empty();
+    auto ep = claim(req.id, req.name, *n, cfg, index, prepared ? taken->host_if : "");
+    if (!ep) {
+      if (prepared) {
+        // Nothing holds the prepared veth yet: it goes with the namespace below.
+        st.endpoints.push_back({"", "", "", 0, "", "", {}, taken->host_if, "eth0"});
+      }
+      return fail(ep.error());
+    }
     network::EndpointSpec es{ep->host_if,
                              ep->if_name,
                              ep->ip,
                              ep->prefix_len,
                              ep->mac,
                              ep->gateway,
-                             index == 0 && !ep->gateway.empty()};
+                             index == 0 && !ep->gateway.empty(),
+                             prepared};
     if (auto a = d->attach(specOf(*n), es, ns->get()); !a) {
       release(req.id, n->id);
       return fail(a.error());

@@ -17,14 +17,14 @@
 // lock; bookkeeping (addresses, ports, names) is claimed under it first and given back if
 // the kernel work fails.
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <set>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -154,7 +154,7 @@ class NetworkManager {
   Status bringUp(const Network& n);
   // Claims an address (and records the attachment) under the lock.
   Result<Endpoint> claim(const std::string& id, const std::string& name, const Network& n,
-                         const EndpointConfig& cfg, int index);
+                         const EndpointConfig& cfg, int index, const std::string& host_if = "");
   void release(const std::string& id, const std::string& network_id);
   Result<std::vector<PortBinding>> claimPorts(const std::string& id,
                                               const std::vector<PortBinding>& want,
@@ -164,7 +164,12 @@ class NetworkManager {
 
   // Sandboxes are taken from a few namespaces made ahead of time by a background thread
   // (a namespace costs 0.3-0.7 ms of kernel time, on the start's critical path otherwise).
-  Result<std::pair<std::string, sys::Fd>> takeNamespace();
+  struct Prepared {
+    std::string path;     // the namespace
+    std::string host_if;  // "" or a veth on the default bridge, its eth0 inside
+  };
+  Result<Prepared> takeNamespace(bool bridged, sys::Fd& fd);
+  Result<Prepared> prepare(bool bridged);
   void fillPool();
 
   NetworkOptions opts_;
@@ -181,7 +186,7 @@ class NetworkManager {
 
   std::mutex pool_mu_;  // guards pool_, stopping_
   std::condition_variable pool_cv_;
-  std::vector<std::string> pool_;  // ready namespaces' paths
+  std::vector<Prepared> pool_;  // ready namespaces
   bool stopping_ = false;
   std::thread filler_;
 };

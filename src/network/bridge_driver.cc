@@ -74,25 +74,36 @@ Status BridgeDriver::down(const NetworkSpec& spec) {
   return okStatus();
 }
 
-Status BridgeDriver::attach(const NetworkSpec& spec, const EndpointSpec& ep, int netns_fd) {
-  auto fail = [&](const Error& e) {
-    return e.context("attach to network " + quote(spec.name) + " (" + ep.host_if + ")");
-  };
+Status BridgeDriver::plug(const NetworkSpec& spec, const std::string& host_if,
+                          const std::string& if_name, int netns_fd) {
   auto nl = sys::Netlink::open();
-  if (!nl) return fail(nl.error());
+  if (!nl) return nl.error();
   auto bridge = nl->linkIndex(spec.interface);
-  if (!bridge) return fail(bridge.error());
-  if (auto c = nl->createVeth(ep.host_if, ep.if_name, netns_fd); !c) return fail(c.error());
+  if (!bridge) return bridge.error();
+  if (auto c = nl->createVeth(host_if, if_name, netns_fd); !c) return c.error();
   auto cleanup = [&](const Error& e) {
-    if (auto i = nl->linkIndex(ep.host_if)) (void)nl->deleteLink(*i);
-    return fail(e);
+    if (auto i = nl->linkIndex(host_if)) (void)nl->deleteLink(*i);
+    return e;
   };
-  auto host = nl->linkIndex(ep.host_if);
+  auto host = nl->linkIndex(host_if);
   if (!host) return cleanup(host.error());
   if (auto s = nl->setMaster(*host, *bridge); !s) return cleanup(s.error());
   if (auto s = nl->setHairpin(*host, true); !s) return cleanup(s.error());
   if (auto s = nl->setUp(*host); !s) return cleanup(s.error());
-  if (auto s = configureInside(netns_fd, ep); !s) return cleanup(s.error());
+  return okStatus();
+}
+
+Status BridgeDriver::attach(const NetworkSpec& spec, const EndpointSpec& ep, int netns_fd) {
+  auto fail = [&](const Error& e) {
+    return e.context("attach to network " + quote(spec.name) + " (" + ep.host_if + ")");
+  };
+  if (!ep.prepared) {
+    if (auto p = plug(spec, ep.host_if, ep.if_name, netns_fd); !p) return fail(p.error());
+  }
+  if (auto s = configureInside(netns_fd, ep); !s) {
+    (void)detach(spec, ep, netns_fd);
+    return fail(s.error());
+  }
   return okStatus();
 }
 

@@ -12,6 +12,11 @@ class BridgeDriver : public Driver {
   Status down(const NetworkSpec& spec) override;
   Status attach(const NetworkSpec& spec, const EndpointSpec& ep, int netns_fd) override;
   Status detach(const NetworkSpec& spec, const EndpointSpec& ep, int netns_fd) override;
+  // The host's half of attach(): a veth whose host end `host_if` is on the bridge (up,
+  // hairpin) and whose other end `if_name` waits, unaddressed and down, in `netns_fd`.
+  // attach() with `prepared` then only addresses it.
+  Status plug(const NetworkSpec& spec, const std::string& host_if, const std::string& if_name,
+              int netns_fd);
 };
 
 // macvlan in bridge mode on a parent interface: containers are stations on the parent's

@@ -34,6 +34,7 @@ struct EndpointSpec {
   std::string mac;
   std::string gateway;         // "": no route through this network
   bool default_route = false;  // the route to everywhere goes through `gateway`
+  bool prepared = false;       // the interface is there already (BridgeDriver::plug)
 };
 
 class Driver {
