@@ -76,6 +76,10 @@ Status portFree(const PortBinding& p) {
   int type = p.protocol == "udp" ? SOCK_DGRAM : SOCK_STREAM;
   sys::Fd s(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
   if (!s.valid()) return errnoError("check port", errno);
+  // A connection of the past in TIME_WAIT on this port is no user: only a socket bound or
+  // listening now is.
+  int one = 1;
+  ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(p.host_port));

@@ -150,10 +150,9 @@ TEST_F(Network, LinkGivesDockersVariablesAndAHostsEntry) {
 }
 
 TEST_F(Network, ModesMacAndPublishAll) {
-  ASSERT_EQ(d_->berth({"run", "-d", "--name", "a", "-P", "--expose", "80", "--mac-address",
-                       "02:42:aa:bb:cc:dd", "busybox", "sh", "-c", kHttpd})
-                .code,
-            0);
+  auto a = d_->berth({"run", "-d", "--name", "a", "-P", "--expose", "80", "--mac-address",
+                      "02:42:aa:bb:cc:dd", "busybox", "sh", "-c", kHttpd});
+  ASSERT_EQ(a.code, 0) << a.err;
   // -P put the exposed port on a free host port.
   auto port = d_->berth({"port", "a", "80"});
   ASSERT_EQ(port.code, 0) << port.err;
@@ -172,6 +171,25 @@ TEST_F(Network, ModesMacAndPublishAll) {
             "lo\n");
   auto host = d_->berth({"run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"});
   EXPECT_NE(host.out.find(d_->bridge()), std::string::npos) << host.out;
+}
+
+TEST_F(Network, InternalNetworkReachesOnlyItself) {
+  PeerHost peer(tag_, 252);
+  ASSERT_EQ(d_->berth({"network", "create", "--internal", "inside"}).code, 0);
+  ASSERT_EQ(
+      d_->berth({"run", "-d", "--name", "i1", "--network", "inside", "busybox", "sh", "-c", kHttpd})
+          .code,
+      0);
+  auto r = d_->berth(
+      {"run", "--rm", "--network", "inside", "busybox", "sh", "-c",
+       "wget -qO- http://i1/; ip route; nc -w 2 " + peer.peerAddr() + " 9 </dev/null 2>&1; true"});
+  EXPECT_EQ(r.out.rfind("page of", 0), 0u) << r.out << r.err;
+  EXPECT_EQ(r.out.find("default"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unreachable"), std::string::npos) << r.out;
+  // The same from the default bridge reaches the other machine (which refuses port 9).
+  auto out = d_->berth({"run", "--rm", "busybox", "sh", "-c",
+                        "nc -w 2 " + peer.peerAddr() + " 9 </dev/null 2>&1; true"});
+  EXPECT_NE(out.out.find("refused"), std::string::npos) << out.out;
 }
 
 TEST_F(Network, MacvlanContainersAreReachableFromTheParentsSegment) {
