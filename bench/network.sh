@@ -7,11 +7,12 @@
 #      docker's.
 # dockerd (Debian's docker.io) runs on a private socket, data root and bridge. The iperf3
 # image is the host's iperf3 and its libraries, imported into both.
-# Usage: bash bench/network.sh [SECONDS] [RUNS]   (as root, after scripts/build.sh)
+# Usage: bash bench/network.sh [SECONDS] [RUNS] [ROUNDS]   (as root, after scripts/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 runs=${2:-20}
+rounds=${3:-3}
 scripts/deps.sh >/dev/null
 dpkg -s docker.io >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null
 bin=$PWD/build/bin
@@ -55,30 +56,36 @@ docker network create -o com.docker.network.bridge.name=dbench0 --subnet 172.30.
 docker import "$work/iperf.tar" iperf:latest >/dev/null
 docker load -q -i "$work/busybox.tar" >/dev/null
 
-gbits() {  # NAME ARGS… : an iperf3 client run, prints Gbit/s received
+gbits() {  # NAME ARGS… : an iperf3 client run; records Gbit/s received
   local name=$1; shift
   local v
   v=$(iperf3 -J -t "$secs" "$@" | jq '.end.sum_received.bits_per_second / 1e9')
-  printf '  %-28s %6.1f Gbit/s\n' "$name" "$v"
-  echo "$name $v" >> "$work/gbits"
+  echo "$name|$v" >> "$work/gbits"
 }
-echo "== iperf3, $secs s each"
 iperf3 -s -p 5301 -D; sleep 0.3
-gbits "host loopback" -c 127.0.0.1 -p 5301
 berth run -d --name ip1 -p 15201:5201 iperf:latest /bin/iperf3 -s >/dev/null
 ip1=$(berth inspect ip1 | jq -r '.[0].network_settings.networks.bridge.ip')
-sleep 0.5
-gbits "berth published 127.0.0.1" -c 127.0.0.1 -p 15201
-gbits "berth container address" -c "$ip1" -p 5201
 docker run -d --name ip1 --network bench -p 15202:5201 iperf:latest /bin/iperf3 -s >/dev/null
 dip1=$(docker inspect ip1 | jq -r '.[0].NetworkSettings.Networks.bench.IPAddress')
 sleep 0.5
-gbits "docker published 127.0.0.1" -c 127.0.0.1 -p 15202
-gbits "docker container address" -c "$dip1" -p 5201
-awk '{v[$1" "$2" "$3]=$NF} END {
-  printf "  published / direct (berth): %.2f   berth published / docker published: %.2f\n",
-    v["berth published 127.0.0.1"]/v["berth container address"],
-    v["berth published 127.0.0.1"]/v["docker published 127.0.0.1"] }' "$work/gbits"
+# Rounds of all five, one after the other, so that the machine's noise falls on each alike;
+# the median of each.
+echo "== iperf3, $secs s each, median of $rounds rounds"
+for _ in $(seq "$rounds"); do
+  gbits "host loopback" -c 127.0.0.1 -p 5301
+  gbits "berth published 127.0.0.1" -c 127.0.0.1 -p 15201
+  gbits "berth container address" -c "$ip1" -p 5201
+  gbits "docker published 127.0.0.1" -c 127.0.0.1 -p 15202
+  gbits "docker container address" -c "$dip1" -p 5201
+done
+awk -F'|' '{v[$1] = v[$1] " " $2; n[$1]++; order[$1] = order[$1] ? order[$1] : ++k; name[k] = $1}
+  function median(s,   a, c, i, j, t) { c = split(s, a, " ");
+    for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2 }
+  END { for (i = 1; i <= k; i++) { m[name[i]] = median(v[name[i]]); printf "  %-28s %6.1f Gbit/s  (%s )\n", name[i], m[name[i]], v[name[i]] }
+    printf "  published / direct (berth): %.2f   berth published / docker published: %.2f\n",
+      m["berth published 127.0.0.1"] / m["berth container address"],
+      m["berth published 127.0.0.1"] / m["docker published 127.0.0.1"] }' "$work/gbits"
 
 echo "== run --rm busybox true: bridge vs --network none (median of $runs)"
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/run.json" \
