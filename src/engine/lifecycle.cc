@@ -143,6 +143,16 @@ Status Engine::reconcile() {
     std::lock_guard lock(mu_);
     for (auto& [id, e] : by_id_) all.push_back(e);
   }
+  // Networks first: every address, port and namespace a live container holds is taken
+  // again before anything can start (a restart policy) and ask for new ones, and before
+  // the sweep of what nobody holds.
+  for (auto& e : all) {
+    std::lock_guard lock(e->mu);
+    const ContainerState& s = e->c.state;
+    if (e->c.running() && processMatches(s.monitor_pid, s.monitor_start))
+      net_->restore(e->c.id, e->c.name, s.net);
+  }
+  BERTH_RETURN_IF_ERROR(net_->finishRestore());
   for (auto& e : all) {
     bool auto_remove = false;
     {
@@ -150,7 +160,6 @@ Status Engine::reconcile() {
       ContainerState& s = e->c.state;
       if (e->c.running()) {
         if (processMatches(s.monitor_pid, s.monitor_start)) {
-          net_->restore(e->c.id, e->c.name, s.net);
           BERTH_RETURN_IF_ERROR(watcher_->watch(e->c.id, s.monitor_pid));
           if (e->c.config.healthcheck && s.status == RunState::kRunning)
             scheduleHealthcheck(e->c.id, 0, e->health_generation);
@@ -168,7 +177,7 @@ Status Engine::reconcile() {
     }
     if (auto_remove) (void)removeLocked(e, true);
   }
-  return net_->finishRestore();
+  return okStatus();
 }
 
 Status Engine::cleanup() {

@@ -62,11 +62,9 @@ Result<Network> networkFromJson(const json& j) {
 
 namespace {
 
-// Host ends of veths are "vb" + 10 hex of the container id + the endpoint's index: unique
-// per container and endpoint, under the kernel's 15 characters, and recognisable as ours.
-std::string hostIf(const std::string& id, int index) {
-  return "vb" + id.substr(0, 10) + std::to_string(index);
-}
+// Host ends of veths are "vb" + 12 random hex: under the kernel's 15 characters,
+// recognisable as ours, and never the name of one the kernel is still removing.
+std::string hostIf() { return "vb" + newHexId().substr(0, 12); }
 
 bool isBridge(const Network& n) { return n.driver == "bridge"; }
 
@@ -109,6 +107,7 @@ NetworkManager::NetworkManager(NetworkOptions opts, ContainerStore& store)
     : opts_(std::move(opts)), store_(store) {}
 
 NetworkManager::~NetworkManager() {
+  dns_.reset();  // its thread calls answer(), which reads what is destroyed below
   {
     std::lock_guard lock(pool_mu_);
     stopping_ = true;
@@ -136,7 +135,7 @@ Result<NetworkManager::Prepared> NetworkManager::prepare(bool bridged) {
       for (const auto& [id, n] : networks_)
         if (n.name == "bridge") bridge = n;
     }
-    p.host_if = "vb" + newHexId().substr(0, 12);
+    p.host_if = hostIf();
     auto* d = static_cast<network::BridgeDriver*>(network::findDriver("bridge"));
     if (auto s = d->plug(specOf(bridge), p.host_if, "eth0", ns->get()); !s) {
       (void)sys::removeNetns(p.path);
@@ -148,10 +147,20 @@ Result<NetworkManager::Prepared> NetworkManager::prepare(bool bridged) {
 void NetworkManager::fillPool() {
   std::unique_lock lock(pool_mu_);
   while (!stopping_) {
+    if (!reap_.empty()) {
+      std::string name = reap_.back();
+      reap_.pop_back();
+      lock.unlock();
+      if (auto nl = sys::Netlink::open()) {
+        if (auto i = nl->linkIndex(name)) (void)nl->deleteLink(*i);
+      }
+      lock.lock();
+      continue;
+    }
     size_t bridged = std::count_if(pool_.begin(), pool_.end(),
                                    [](const Prepared& p) { return !p.host_if.empty(); });
     size_t plain = pool_.size() - bridged;
-    if (bridged >= kBridged && plain >= kPlain) {
+    if (bridged >= kBridged && plain >= kPlain && reap_.empty()) {
       pool_cv_.wait(lock);
       continue;
     }
@@ -296,6 +305,8 @@ Status NetworkManager::bringUp(const Network& n) {
 }
 
 Status NetworkManager::applyChains() {
+  // Snapshot and apply as one: a stale snapshot applied last would drop a network's rules.
+  std::lock_guard chains(chains_mu_);
   std::vector<network::BridgeRules> rules;
   {
     std::lock_guard lock(mu_);
@@ -486,7 +497,7 @@ Result<Endpoint> NetworkManager::claim(const std::string& id, const std::string&
     ep.mac = BERTH_TRY(network::parseMac(cfg.mac));
   }
   ep.aliases = cfg.aliases;
-  ep.host_if = !host_if.empty() ? host_if : isBridge(n) ? hostIf(id, index) : "";
+  ep.host_if = !host_if.empty() ? host_if : isBridge(n) ? hostIf() : "";
   ep.if_name = "eth" + std::to_string(index);
   on[id] = {name, ep};
   return ep;
@@ -648,6 +659,13 @@ void NetworkManager::tearDown(const std::string& id, NetworkState& st, bool exit
   auto ns = st.sandbox.empty() ? Result<sys::Fd>(notFound("")) : sys::openNetns(st.sandbox);
   for (const auto& ep : st.endpoints) {
     if (exited) {
+      // The kernel removes it with the namespace, unless another container (network mode
+      // container:) keeps that alive: the worker deletes it, off the caller's path.
+      if (!ep.host_if.empty()) {
+        std::lock_guard lock(pool_mu_);
+        reap_.push_back(ep.host_if);
+      }
+      pool_cv_.notify_one();
       release(id, ep.network_id);
       continue;
     }
@@ -793,7 +811,7 @@ Status NetworkManager::finishRestore() {
     }
     restored_sandboxes_.clear();
   }
-  if (!filler_.joinable()) filler_ = std::thread([this] { fillPool(); });
+
   // veths of ours (on our bridges) that no running container holds: a crash between
   // creating one and recording it, or a container that exited while berthd was down.
   if (auto nl = sys::Netlink::open()) {
@@ -809,6 +827,8 @@ Status NetworkManager::finishRestore() {
       }
     }
   }
+  // Only now: the sweeps above must not meet the pool's namespaces and veths.
+  if (!filler_.joinable()) filler_ = std::thread([this] { fillPool(); });
   return okStatus();
 }
 
@@ -855,11 +875,28 @@ network::DnsReply NetworkManager::answer(const network::DnsQuestion& q) {
   if (!net || net->name == "bridge") return reply;
   auto on = attached_.find(net->id);
   if (on == attached_.end()) return reply;
-  std::vector<std::string> ips;
+  // The asker's user networks, all of them (its resolv.conf names the first one's
+  // resolver): names are answered across every network it shares with others.
+  std::string asker;
   for (const auto& [cid, a] : on->second) {
-    bool match = toLower(a.name) == q.name || cid.substr(0, 12) == q.name;
-    for (const auto& alias : a.ep.aliases) match = match || toLower(alias) == q.name;
-    if (match) ips.push_back(a.ep.ip);
+    if (a.ep.ip == q.client_addr) asker = cid;
+  }
+  std::vector<const std::map<std::string, Attachment>*> scopes{&on->second};
+  if (!asker.empty()) {
+    for (const auto& [nid, members] : attached_) {
+      auto n = networks_.find(nid);
+      if (nid != net->id && members.count(asker) && n != networks_.end() && isBridge(n->second) &&
+          n->second.name != "bridge")
+        scopes.push_back(&members);
+    }
+  }
+  std::vector<std::string> ips;
+  for (const auto* members : scopes) {
+    for (const auto& [cid, a] : *members) {
+      bool match = toLower(a.name) == q.name || cid.substr(0, 12) == q.name;
+      for (const auto& alias : a.ep.aliases) match = match || toLower(alias) == q.name;
+      if (match) ips.push_back(a.ep.ip);
+    }
   }
   if (ips.empty()) return reply;
   reply.verdict = network::DnsVerdict::kAnswer;

@@ -184,9 +184,12 @@ class NetworkManager {
   std::vector<Published> published_;
   std::set<std::string> restored_sandboxes_;
 
-  std::mutex pool_mu_;  // guards pool_, stopping_
+  std::mutex chains_mu_;  // serialises applyChains()
+
+  std::mutex pool_mu_;  // guards pool_, reap_, stopping_
   std::condition_variable pool_cv_;
-  std::vector<Prepared> pool_;  // ready namespaces
+  std::vector<Prepared> pool_;     // ready namespaces
+  std::vector<std::string> reap_;  // host veths of exited containers, to delete
   bool stopping_ = false;
   std::thread filler_;
 };

@@ -65,8 +65,12 @@ Result<SpecPaths> Engine::setUpNetwork(Entry& e, const json& image_config, RunSp
     const Container& o = (*other)->c;
     if (!o.running())
       return conflict("cannot join the network of " + quote(o.name) + ": it is not running");
-    if (o.state.net.sandbox.empty()) {
+    if (o.config.network_mode == "host") {
       run.host_network = true;  // it uses the host's network
+    } else if (o.state.net.sandbox.empty()) {
+      return conflict("cannot join the network of " + quote(o.name) +
+                      ": it shares another container's (" + o.config.network_mode +
+                      "); join that one");
     } else {
       run.network_ns = o.state.net.sandbox;
     }

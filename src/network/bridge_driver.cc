@@ -20,6 +20,12 @@ Status BridgeDriver::check(NetworkSpec& spec) {
     spec.interface = v;
   }
   if (spec.interface.empty()) spec.interface = "br-" + spec.id.substr(0, 12);
+  // berth removes the bridges of its networks: it must never adopt one it did not make.
+  auto nl = sys::Netlink::open();
+  if (!nl) return nl.error();
+  if (nl->linkIndex(spec.interface))
+    return conflict("interface " + quote(spec.interface) +
+                    " exists already: choose another bridge.name");
   return okStatus();
 }
 
@@ -66,9 +72,13 @@ Status BridgeDriver::up(const NetworkSpec& spec) {
 Status BridgeDriver::down(const NetworkSpec& spec) {
   auto nl = sys::Netlink::open();
   if (!nl) return nl.error();
-  auto index = nl->linkIndex(spec.interface);
-  if (!index) return index.error().code() == ErrorCode::kNotFound ? okStatus() : index.error();
-  auto d = nl->deleteLink(*index);
+  auto link = nl->link(spec.interface);
+  if (!link) return link.error().code() == ErrorCode::kNotFound ? okStatus() : link.error();
+  if (link->kind != "bridge")
+    return conflict("remove bridge " + quote(spec.interface) + ": it is a " +
+                    (link->kind.empty() ? std::string("device") : link->kind) +
+                    ", not a bridge; left alone");
+  auto d = nl->deleteLink(link->index);
   if (!d && d.error().code() != ErrorCode::kNotFound)
     return d.error().context("remove bridge " + quote(spec.interface));
   return okStatus();
