@@ -132,6 +132,26 @@ TEST_F(Network, UserNetworkResolvesNamesUntilDisconnected) {
   EXPECT_FALSE(runCmd({"dig", "+short", "@" + resolver, "-q", "a"}).out.empty());
 }
 
+TEST_F(Network, NamesResolveAcrossEveryNetworkOfTheAsker) {
+  ASSERT_EQ(d_->berth({"network", "create", "front"}).code, 0);
+  ASSERT_EQ(d_->berth({"network", "create", "back"}).code, 0);
+  ASSERT_EQ(
+      d_->berth({"run", "-d", "--name", "db", "--network", "back", "busybox", "sh", "-c", kHttpd})
+          .code,
+      0);
+  // `app` is on front first (its resolver) and joins back while it runs.
+  ASSERT_EQ(
+      d_->berth({"run", "-d", "--name", "app", "--network", "front", "busybox", "sleep", "600"})
+          .code,
+      0);
+  ASSERT_EQ(d_->berth({"network", "connect", "back", "app"}).code, 0);
+  auto got = d_->berth({"exec", "app", "wget", "-qO-", "http://db/"});
+  EXPECT_EQ(got.out.rfind("page of", 0), 0u) << got.out << got.err;
+  // A container on front only does not see db.
+  auto other = d_->berth({"run", "--rm", "--network", "front", "busybox", "nslookup", "db"});
+  EXPECT_NE(other.code, 0) << other.out;
+}
+
 TEST_F(Network, LinkGivesDockersVariablesAndAHostsEntry) {
   ASSERT_EQ(d_->berth({"run", "-d", "--name", "a", "--expose", "80", "-e", "SECRET=s3", "busybox",
                        "sh", "-c", kHttpd})
