@@ -464,6 +464,8 @@ Result<Endpoint> NetworkManager::claim(const std::string& id, const std::string&
   auto pool = network::makePool(n.subnet, n.gateway, n.ip_range);
   if (!pool) return pool.error().context("network " + quote(n.name));
   std::lock_guard lock(mu_);
+  if (!networks_.count(n.id))  // removed since the caller looked it up
+    return notFound("network " + quote(n.name) + " not found");
   auto& on = attached_[n.id];
   if (on.count(id))
     return conflict("container " + quote(name) + " is already connected to network " +
@@ -737,16 +739,18 @@ Status NetworkManager::disconnect(const std::string& id, NetworkState& st,
                          [&](const Endpoint& e) { return e.network_id == n.id; });
   if (it == st.endpoints.end())
     return notFound("container is not connected to network " + quote(n.name));
-  if (!st.ports.empty() && it->ip == publishedAddress(st)) {
-    (void)sys::nftApply(network::portsScript(opts_.table, portMaps(st.ports, it->ip), false));
-    releasePorts(id);
-    st.ports.clear();
-  }
   auto ns = sys::openNetns(st.sandbox);
   if (network::Driver* d = network::findDriver(n.driver)) {
     network::EndpointSpec es{it->host_if, it->if_name, it->ip, it->prefix_len,
                              it->mac,     it->gateway, false};
     BERTH_RETURN_IF_ERROR(d->detach(specOf(n), es, ns ? ns->get() : -1));
+  }
+  // Gone from the network: its published ports lead nowhere now (only after the detach,
+  // which may fail and leave everything as it was).
+  if (!st.ports.empty() && it->ip == publishedAddress(st)) {
+    (void)sys::nftApply(network::portsScript(opts_.table, portMaps(st.ports, it->ip), false));
+    releasePorts(id);
+    st.ports.clear();
   }
   release(id, n.id);
   st.endpoints.erase(it);
