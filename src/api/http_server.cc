@@ -64,7 +64,6 @@ namespace {
 // closes the connection instead.
 constexpr size_t kDrainLimit = 1 << 20;
 
-
 int hexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

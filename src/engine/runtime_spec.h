@@ -20,9 +20,9 @@ struct ResolvedMount {
 };
 
 struct SpecPaths {
-  std::string init;      // the berth-init binary, mounted at /dev/init with --init
-  std::string hosts;     // the container's /etc/hosts file
-  std::string hostname;  // the container's /etc/hostname file
+  std::string init;         // the berth-init binary, mounted at /dev/init with --init
+  std::string hosts;        // the container's /etc/hosts file
+  std::string hostname;     // the container's /etc/hostname file
   std::string resolv_conf;  // the container's /etc/resolv.conf file
 };
 

@@ -150,7 +150,8 @@ Result<std::vector<ResolvedMount>> Engine::resolveMounts(Entry& e, const std::st
         }
         std::lock_guard lock(mu_);
         volumes_[v.name].filled = true;
-        BERTH_RETURN_IF_ERROR(store_->putRecord(ContainerStore::Kind::kVolume, v.name, toJson(volumes_[v.name])));
+        BERTH_RETURN_IF_ERROR(
+            store_->putRecord(ContainerStore::Kind::kVolume, v.name, toJson(volumes_[v.name])));
       }
     }
     out.push_back(r);

@@ -45,7 +45,6 @@ std::string upper(std::string_view s) {
   return out;
 }
 
-
 std::string_view trimLeft(std::string_view s) {
   size_t b = s.find_first_not_of(kBlanks);
   return b == std::string_view::npos ? std::string_view{} : s.substr(b);

@@ -595,33 +595,6 @@ TEST_F(DnsServerTest, TcpConnectionCapEvictsTheIdlest) {
   EXPECT_TRUE(c2.ask(makeQuery("web", LDNS_RR_TYPE_A, 113)));
 }
 
-// dig is the reference client: if it reads our answers, so do real resolvers.
-std::optional<std::string> run(const std::string& cmd) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return std::nullopt;
-  std::string out;
-  char buf[256];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  if (::pclose(p) != 0) return std::nullopt;
-  return out;
-}
-
-TEST_F(DnsServerTest, Dig) {
-  if (!run("command -v dig >/dev/null 2>&1"))
-    GTEST_SKIP() << "dig is not installed (Debian: dnsutils)";
-  std::string dig = "dig @127.0.0.1 -p " + std::to_string(port_) + " +time=3 +tries=1 ";
-  EXPECT_EQ(run(dig + "web +short"), "10.89.0.2\n");
-  EXPECT_EQ(run(dig + "web +short +tcp"), "10.89.0.2\n");
-  EXPECT_EQ(run(dig + "web.service.berth SRV +short"), "0 0 80 web-1.node.berth.\n");
-  // dig falls back to TCP by itself on TC, as resolvers do.
-  std::optional<std::string> big = run(dig + "big +short +bufsize=512");
-  ASSERT_TRUE(big);
-  EXPECT_EQ(std::count(big->begin(), big->end(), '\n'), 60);
-  std::optional<std::string> nx = run(dig + "nope.berth");
-  ASSERT_TRUE(nx);
-  EXPECT_NE(nx->find("status: NXDOMAIN"), std::string::npos) << *nx;
-}
-
 // For the record, not a check: ./network_test --gtest_also_run_disabled_tests
 //   --gtest_filter='*QueriesPerSecond*'
 TEST_F(DnsServerTest, DISABLED_UdpQueriesPerSecond) {
