@@ -70,6 +70,20 @@ class Reader {
     }
     return v;
   }
+  // Calls read(element reader) for each object of the array at `key`.
+  template <typename F>
+  void eachObject(const char* key, F read) {
+    const json* v = get(key);
+    if (!v) return;
+    if (!v->is_array()) return fail(key, "must be an array");
+    for (size_t i = 0; i < v->size() && error_.empty(); ++i) {
+      std::string where = std::string(key) + "[" + std::to_string(i) + "]";
+      if (!(*v)[i].is_object()) return fail(where, "must be an object");
+      Reader element((*v)[i], prefix_ + where + ".");
+      read(element);
+      absorb(element.status());
+    }
+  }
   const json* get(const char* key) {
     if (!error_.empty() || !j_.contains(key) || j_[key].is_null()) return nullptr;
     return &j_[key];
@@ -172,25 +186,15 @@ Result<ContainerConfig> configFromJson(const json& j) {
     else
       r.absorb(hc.error());
   }
-  if (const json* ms = r.get("mounts")) {
-    if (!ms->is_array()) r.fail("mounts", "must be an array");
-    for (size_t i = 0; ms->is_array() && i < ms->size(); ++i) {
-      std::string where = "mounts[" + std::to_string(i) + "]";
-      if (!(*ms)[i].is_object()) {
-        r.fail(where, "must be an object");
-        break;
-      }
-      MountSpec m;
-      Reader mr((*ms)[i], where + ".");
-      mr.str("type", m.type);
-      mr.str("source", m.source);
-      mr.str("target", m.target);
-      mr.boolean("read_only", m.read_only);
-      mr.integer("tmpfs_size", m.tmpfs_size);
-      r.absorb(mr.status());
-      c.mounts.push_back(m);
-    }
-  }
+  r.eachObject("mounts", [&](Reader& mr) {
+    MountSpec m;
+    mr.str("type", m.type);
+    mr.str("source", m.source);
+    mr.str("target", m.target);
+    mr.boolean("read_only", m.read_only);
+    mr.integer("tmpfs_size", m.tmpfs_size);
+    c.mounts.push_back(m);
+  });
   r.str("network_mode", c.network_mode);
   if (c.network_mode == "default") c.network_mode = "bridge";
   if (const json* ns = r.object("networks")) {
@@ -209,24 +213,14 @@ Result<ContainerConfig> configFromJson(const json& j) {
       c.networks[name] = ep;
     }
   }
-  if (const json* ps = r.get("ports")) {
-    if (!ps->is_array()) r.fail("ports", "must be an array");
-    for (size_t i = 0; ps->is_array() && i < ps->size(); ++i) {
-      std::string where = "ports[" + std::to_string(i) + "]";
-      if (!(*ps)[i].is_object()) {
-        r.fail(where, "must be an object");
-        break;
-      }
-      PortBinding p;
-      Reader pr((*ps)[i], where + ".");
-      pr.integer("container_port", p.container_port);
-      pr.str("protocol", p.protocol);
-      pr.str("host_ip", p.host_ip);
-      pr.integer("host_port", p.host_port);
-      r.absorb(pr.status());
-      c.ports.push_back(p);
-    }
-  }
+  r.eachObject("ports", [&](Reader& pr) {
+    PortBinding p;
+    pr.integer("container_port", p.container_port);
+    pr.str("protocol", p.protocol);
+    pr.str("host_ip", p.host_ip);
+    pr.integer("host_port", p.host_port);
+    c.ports.push_back(p);
+  });
   r.boolean("publish_all", c.publish_all);
   r.strings("expose", c.expose);
   r.strings("links", c.links);

@@ -511,8 +511,7 @@ void NetworkManager::release(const std::string& id, const std::string& network_i
 }
 
 Result<std::vector<PortBinding>> NetworkManager::claimPorts(const std::string& id,
-                                                            const std::vector<PortBinding>& want,
-                                                            const std::string& container_ip) {
+                                                            const std::vector<PortBinding>& want) {
   // The range docker picks free ports from.
   constexpr int kFirstFree = 49153, kLastFree = 60999;
   std::vector<PortBinding> out;
@@ -552,7 +551,6 @@ Result<std::vector<PortBinding>> NetworkManager::claimPorts(const std::string& i
     }
     out.push_back(p);
   }
-  (void)container_ip;
   for (const auto& p : out) published_.push_back({p, id});
   return out;
 }
@@ -589,7 +587,6 @@ Result<NetworkState> NetworkManager::setUp(const SandboxRequest& req) {
     tearDown(req.id, st);
     return e;
   };
-  int64_t t0 = nowNs();
   // A namespace with its veth on the default bridge ready, when that is the first network.
   bool bridged = false;
   if (!req.networks.empty()) {
@@ -601,8 +598,6 @@ Result<NetworkState> NetworkManager::setUp(const SandboxRequest& req) {
   if (!taken) return taken.error();
   st.sandbox = taken->path;
   sys::Fd* ns = &fd;
-  log::debug("sandbox " + req.id.substr(0, 12) + ": namespace in " +
-             std::to_string((nowNs() - t0) / 1000) + " us");
   int index = 0;
   for (const auto& [ref, cfg] : req.networks) {
     auto n = find(ref);
@@ -632,8 +627,6 @@ Result<NetworkState> NetworkManager::setUp(const SandboxRequest& req) {
     }
     st.endpoints.push_back(*ep);
     ++index;
-    log::debug("sandbox " + req.id.substr(0, 12) + ": " + n->name + " attached at " +
-               std::to_string((nowNs() - t0) / 1000) + " us");
   }
   if (!req.ports.empty()) {
     std::string ip = publishedAddress(st);
@@ -641,7 +634,7 @@ Result<NetworkState> NetworkManager::setUp(const SandboxRequest& req) {
       return fail(
           invalidArgument("published ports need a bridge network (this container has "
                           "none)"));
-    auto ports = claimPorts(req.id, req.ports, ip);
+    auto ports = claimPorts(req.id, req.ports);
     if (!ports) return fail(ports.error());
     st.ports = *ports;
     if (auto a = sys::nftApply(network::portsScript(opts_.table, portMaps(st.ports, ip), true)); !a)

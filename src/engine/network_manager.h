@@ -157,8 +157,7 @@ class NetworkManager {
                          const EndpointConfig& cfg, int index, const std::string& host_if = "");
   void release(const std::string& id, const std::string& network_id);
   Result<std::vector<PortBinding>> claimPorts(const std::string& id,
-                                              const std::vector<PortBinding>& want,
-                                              const std::string& container_ip);
+                                              const std::vector<PortBinding>& want);
   void releasePorts(const std::string& id);
   network::DnsReply answer(const network::DnsQuestion& q);
 

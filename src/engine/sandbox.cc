@@ -47,14 +47,13 @@ Result<SpecPaths> Engine::setUpNetwork(Entry& e, const json& image_config, RunSp
   std::string dir = dirOf(c.id);
   SpecPaths paths{opts_.init, dir + "/hosts", dir + "/hostname", dir + "/resolv.conf"};
   const std::string& mode = c.config.network_mode;
-  std::string host_resolv = sys::readFile("/etc/resolv.conf").value_or("");
-
   if (mode == "host") {
     run.host_network = true;
     paths.hosts.clear();
     paths.hostname.clear();
     run.hostname.clear();
-    BERTH_RETURN_IF_ERROR(sys::replaceFile(paths.resolv_conf, host_resolv));
+    BERTH_RETURN_IF_ERROR(
+        sys::replaceFile(paths.resolv_conf, sys::readFile(opts_.net.resolv_conf).value_or("")));
     return paths;
   }
   if (mode.starts_with("container:")) {
