@@ -11,6 +11,7 @@ packages=(
   libmnl-dev libnftables-dev libldns-dev
   busybox-static iproute2 jq nftables dnsutils curl iperf3
   podman conmon crun runc hyperfine skopeo umoci
+  docker.io python3-docker docker-compose
 )
 
 missing=()
@@ -21,5 +22,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # docker.io brings dockerd and containerd for their clients (the docker CLI drives berthd
+  # in the tests; dockerd is only a benchmark peer, started by bench/ on a private socket):
+  # no service may start at install, or dockerd would take over iptables' FORWARD chain.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [ "$own_policy" = 1 ]; then rm -f "$policy"; trap - EXIT; fi
 fi

@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "api/native_routes.h"
+#include "common/log.h"
 #include "common/strings.h"
 #include "image/layer.h"
 #include "sys/fs.h"
@@ -103,42 +106,86 @@ class ContainerPath {
   std::function<void()> release_;
 };
 
+// docker's X-Docker-Container-Path-Stat: base64 of {name, size, mode (Go's FileMode bits),
+// mtime, linkTarget}; docker cp reads it to tell a directory from a file.
+std::string pathStat(const ContainerPath& p) {
+  uint32_t mode = p.st.st_mode & 07777;
+  if (S_ISDIR(p.st.st_mode)) mode |= 1u << 31;
+  if (S_ISLNK(p.st.st_mode)) mode |= 1u << 27;
+  if (S_ISFIFO(p.st.st_mode)) mode |= 1u << 25;
+  if (S_ISSOCK(p.st.st_mode)) mode |= 1u << 24;
+  if (S_ISBLK(p.st.st_mode)) mode |= 1u << 26;
+  if (S_ISCHR(p.st.st_mode)) mode |= (1u << 26) | (1u << 21);
+  std::string link;
+  if (S_ISLNK(p.st.st_mode)) {
+    char buf[4096];
+    ssize_t n = ::readlink(p.host.c_str(), buf, sizeof buf);
+    if (n > 0) link.assign(buf, static_cast<size_t>(n));
+  }
+  std::string text = nlohmann::json{
+      {"name", baseName(p.path)},
+      {"size", static_cast<int64_t>(p.st.st_size)},
+      {"mode", mode},
+      {"mtime",
+       log::rfc3339(static_cast<int64_t>(p.st.st_mtim.tv_sec) * 1000000000 + p.st.st_mtim.tv_nsec)},
+      {"linkTarget",
+       link}}.dump();
+  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
+}
+
+Error missing(const ContainerPath& p, const Request& req) {
+  return notFound("Could not find the file " + p.path + " in container " + req.params.at("id"));
+}
+
+void getArchive(engine::Engine& e, Request& req, Response& res) {
+  auto p = ContainerPath::open(e, req);
+  if (!p) return res.error(p.error());
+  if ((*p)->host.empty()) return res.error(missing(**p, req));
+  res.setHeader("X-Docker-Container-Path-Stat", pathStat(**p));
+  if (req.method == "HEAD") return res.send(200, "application/x-tar", "");
+  if (!res.beginStream(200, "application/x-tar")) return;
+  Writer w{&res};
+  struct archive* out = archive_write_new();
+  archive_write_set_format_pax_restricted(out);
+  archive_write_open(out, &w, nullptr, writeCallback, nullptr);
+  struct archive* disk = archive_read_disk_new();
+  archive_read_disk_set_standard_lookup(disk);
+  // The headers are out: an error can only cut the stream short.
+  (void)addTree(out, disk, (*p)->host, baseName((*p)->path));
+  archive_write_close(out);
+  archive_write_free(out);
+  archive_read_free(disk);
+  res.end();
+}
+
+void putArchive(engine::Engine& e, Request& req, Response& res) {
+  auto p = ContainerPath::open(e, req);
+  if (!p) return res.error(p.error());
+  // A link to a directory counts as the directory, as docker follows it.
+  struct stat st {};
+  if ((*p)->host.empty() || ::stat((*p)->host.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return res.error(
+        notFound("archive: " + quote((*p)->path) + " is not a directory in the container"));
+  auto applied = image::applyLayer([&req](char* buf, size_t n) { return req.readSome(buf, n); },
+                                   (*p)->host, image::Whiteouts::kApply);
+  if (!applied) return res.error(invalidArgument(applied.error().message()));
+  res.send(200, "text/plain", "");
+}
+
 }  // namespace
 
 void addArchiveRoutes(Router& r, engine::Engine& e) {
-  r.add("GET", "/v1/containers/{id}/archive", [&e](Request& req, Response& res) {
-    auto p = ContainerPath::open(e, req);
-    if (!p) return res.error(p.error());
-    if ((*p)->host.empty())
-      return res.error(notFound("could not find the file " + quote((*p)->path) + " in container " +
-                                quote(req.params["id"])));
-    if (!res.beginStream(200, "application/x-tar")) return;
-    Writer w{&res};
-    struct archive* out = archive_write_new();
-    archive_write_set_format_pax_restricted(out);
-    archive_write_open(out, &w, nullptr, writeCallback, nullptr);
-    struct archive* disk = archive_read_disk_new();
-    archive_read_disk_set_standard_lookup(disk);
-    // The headers are out: an error can only cut the stream short.
-    (void)addTree(out, disk, (*p)->host, baseName((*p)->path));
-    archive_write_close(out);
-    archive_write_free(out);
-    archive_read_free(disk);
-    res.end();
-  });
-  r.add("PUT", "/v1/containers/{id}/archive", [&e](Request& req, Response& res) {
-    auto p = ContainerPath::open(e, req);
-    if (!p) return res.error(p.error());
-    // A link to a directory counts as the directory, as docker follows it.
-    struct stat st {};
-    if ((*p)->host.empty() || ::stat((*p)->host.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-      return res.error(
-          notFound("archive: " + quote((*p)->path) + " is not a directory in the container"));
-    auto applied = image::applyLayer([&req](char* buf, size_t n) { return req.readSome(buf, n); },
-                                     (*p)->host, image::Whiteouts::kApply);
-    if (!applied) return res.error(invalidArgument(applied.error().message()));
-    res.send(200, "text/plain", "");
-  });
+  // The native API's paths and docker's (docker cp: HEAD to stat, GET out, PUT in).
+  for (const char* path : {"/v1/containers/{id}/archive", "/containers/{id}/archive"}) {
+    r.add("GET", path, [&e](Request& req, Response& res) { getArchive(e, req, res); });
+    r.add("HEAD", path, [&e](Request& req, Response& res) { getArchive(e, req, res); });
+    r.add("PUT", path, [&e](Request& req, Response& res) { putArchive(e, req, res); });
+  }
 }
 
 }  // namespace berth::api

@@ -24,8 +24,6 @@ using engine::Engine;
 using engine::RunState;
 using nlohmann::json;
 
-namespace {
-
 std::string statusText(const Container& c) {
   const auto& s = c.state;
   int64_t now = engine::nowNs();
@@ -72,6 +70,8 @@ json portsJson(const Container& c) {
   }
   return out;
 }
+
+namespace {
 
 json networkSettingsJson(const Container& c) {
   json networks = json::object();
@@ -132,7 +132,8 @@ json inspectJson(Engine& e, const Container& c) {
           {"network_settings", networkSettingsJson(c)}};
 }
 
-// Unix seconds with an optional fraction ("1700000000.5") → ns; 0 for "".
+}  // namespace
+
 Result<int64_t> timeArg(const Request& req, const std::string& key) {
   std::string v = req.queryValue(key);
   if (v.empty()) return int64_t{0};
@@ -152,6 +153,8 @@ Result<std::optional<int>> intArg(const Request& req, const std::string& key) {
   return std::optional<int>(static_cast<int>(*n));
 }
 
+namespace {
+
 const char* kUpgradeHead =
     "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
     "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
@@ -163,8 +166,8 @@ bool hungUp(int fd) {
   return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-// Takes the connection over at once (clients wait for the 101 before they start the
-// container), then connects it to the monitor stream that `open` returns.
+}  // namespace
+
 Status hijackAndBridge(Request& req, Response& res,
                        const std::function<Result<sys::Fd>(const engine::Cancelled&)>& open,
                        bool tty, bool in, bool out, bool err) {
@@ -187,9 +190,9 @@ Status hijackAndBridge(Request& req, Response& res,
   return okStatus();
 }
 
+namespace {
+
 void addSystem(Router& r, Engine& e) {
-  r.add("GET", "/_ping", [](Request&, Response& res) { res.send(200, "text/plain", "OK"); });
-  r.add("HEAD", "/_ping", [](Request&, Response& res) { res.send(200, "text/plain", ""); });
   r.add("GET", "/v1/version", [](Request&, Response& res) {
     utsname u{};
     ::uname(&u);

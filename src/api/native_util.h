@@ -1,7 +1,9 @@
 #pragma once
 // What the native API's handler files share (native_routes.cc, native_networks.cc).
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "api/http.h"
@@ -22,6 +24,24 @@ Handler handle(F body) {
 std::multimap<std::string, std::string> filters(const Request& req);
 // A `label=K` or `label=K=V` filter against labels.
 bool labelsMatch(const std::map<std::string, std::string>& labels, const std::string& filter);
+
+// `docker ps`'s status column: "Up 2 minutes (healthy)", "Exited (0) 3 seconds ago".
+std::string statusText(const engine::Container& c);
+// The entrypoint and command as one line.
+std::string commandText(const engine::Container& c);
+// Published ports as the native API shows them (host_ip "0.0.0.0" for every address).
+nlohmann::json portsJson(const engine::Container& c);
+
+// Unix seconds with an optional fraction ("1700000000.5") → ns; 0 for "".
+Result<int64_t> timeArg(const Request& req, const std::string& key);
+Result<std::optional<int>> intArg(const Request& req, const std::string& key);
+
+// Takes the connection over at once (clients wait for the 101 before they start the
+// container: docker's attach and exec start), then connects it to the monitor stream that
+// `open` returns until the output ends. Errors after the 101 go out as a stream-3 frame.
+Status hijackAndBridge(Request& req, Response& res,
+                       const std::function<Result<sys::Fd>(const engine::Cancelled&)>& open,
+                       bool tty, bool in, bool out, bool err);
 
 // GET/POST/DELETE /v1/networks… (native_networks.cc).
 void addNetworks(Router& router, engine::Engine& engine);

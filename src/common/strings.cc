@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include <charconv>
+#include <limits>
 
 namespace berth {
 
@@ -71,6 +72,66 @@ std::string toLower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+// A decimal number with an optional fraction ("1", "1.5", ".5"); the rest goes to `rest`.
+std::optional<double> leadingNumber(std::string_view s, std::string_view& rest) {
+  size_t i = 0;
+  bool digits = false;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, digits = true;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, digits = true;
+  }
+  if (!digits) return std::nullopt;
+  double v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + i, v);
+  if (ec != std::errc() || p != s.data() + i) return std::nullopt;
+  rest = s.substr(i);
+  return v;
+}
+
+Result<int64_t> parseSize(std::string_view text) {
+  std::string_view rest;
+  auto v = leadingNumber(text, rest);
+  if (!v) return invalidArgument("expected a number with an optional unit b, k, m, g (e.g. 32m)");
+  if (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
+  double mult = 1;
+  if (!rest.empty()) {
+    switch (std::tolower(static_cast<unsigned char>(rest[0]))) {
+      case 'b':
+        mult = 1;
+        break;
+      case 'k':
+        mult = 1024.0;
+        break;
+      case 'm':
+        mult = 1024.0 * 1024;
+        break;
+      case 'g':
+        mult = 1024.0 * 1024 * 1024;
+        break;
+      case 't':
+        mult = 1024.0 * 1024 * 1024 * 1024;
+        break;
+      case 'p':
+        mult = 1024.0 * 1024 * 1024 * 1024 * 1024;
+        break;
+      default:
+        return invalidArgument("unknown unit " + quote(rest) + " (use b, k, m or g)");
+    }
+    std::string_view tail = rest.substr(1);
+    if (std::tolower(static_cast<unsigned char>(rest[0])) != 'b') {
+      if (!tail.empty() && (tail[0] == 'i' || tail[0] == 'I')) tail.remove_prefix(1);
+      if (!tail.empty() && (tail[0] == 'b' || tail[0] == 'B')) tail.remove_prefix(1);
+    }
+    if (!tail.empty())
+      return invalidArgument("unknown unit " + quote(rest) + " (use b, k, m or g)");
+  }
+  double bytes = *v * mult;
+  if (bytes >= static_cast<double>(std::numeric_limits<int64_t>::max()))
+    return invalidArgument("too large");
+  return static_cast<int64_t>(bytes);
 }
 
 }  // namespace berth

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/result.h"
+
 namespace berth {
 
 std::vector<std::string> split(std::string_view s, char sep);
@@ -19,6 +21,10 @@ std::string quote(std::string_view s);
 std::string toLower(std::string_view s);  // ASCII
 // A duration as docker words it: "Less than a second", "5 seconds", "About a minute",
 // "3 hours", "2 weeks".
-std::string humanDuration(int64_t ns);  // 'like this', as messages quote names
+std::string humanDuration(int64_t ns);
+// A decimal number with an optional fraction ("1", "1.5", ".5"); the rest goes to `rest`.
+std::optional<double> leadingNumber(std::string_view s, std::string_view& rest);
+// Sizes as docker reads them (binary units): "1024", "512b", "32k", "32m", "1.5g", "2GiB".
+Result<int64_t> parseSize(std::string_view text);  // 'like this', as messages quote names
 
 }  // namespace berth

@@ -5,6 +5,28 @@
 namespace berth {
 namespace {
 
+TEST(ParseSize, UnitsAreBinary) {
+  EXPECT_EQ(*parseSize("1024"), 1024);
+  EXPECT_EQ(*parseSize("512b"), 512);
+  EXPECT_EQ(*parseSize("32k"), 32 * 1024);
+  EXPECT_EQ(*parseSize("32m"), 32 * 1024 * 1024);
+  EXPECT_EQ(*parseSize("32M"), 32 * 1024 * 1024);
+  EXPECT_EQ(*parseSize("32mb"), 32 * 1024 * 1024);
+  EXPECT_EQ(*parseSize("2GiB"), 2LL * 1024 * 1024 * 1024);
+  EXPECT_EQ(*parseSize("1.5g"), 1536LL * 1024 * 1024);
+}
+
+TEST(ParseSize, RefusesJunk) {
+  for (const char* bad : {"", "12q", "m", "-1", "1mm", "1.5.5m", "10 x"}) {
+    auto r = parseSize(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r) {
+      EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+    }
+  }
+  EXPECT_NE(parseSize("12q").error().message().find("unknown unit 'q'"), std::string::npos);
+}
+
 TEST(Strings, HumanDurationsAsDockerWordsThem) {
   constexpr int64_t kSecond = 1000000000;
   EXPECT_EQ(humanDuration(0), "Less than a second");

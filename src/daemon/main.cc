@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "api/docker_routes.h"
 #include "api/http.h"
 #include "api/native_routes.h"
 #include "common/log.h"
@@ -76,7 +77,8 @@ int main(int argc, char** argv) {
   }
   berth::api::Router router;
   berth::api::addNativeRoutes(router, **engine);
-  berth::api::Server server(std::move(router));
+  berth::api::addDockerRoutes(router, **engine);
+  berth::api::Server server(std::move(router), berth::api::dockerPrepare);
   if (auto s = server.listenUnix(socket, 0660); !s) {
     std::fprintf(stderr, "berthd: %s\n", s.error().message().c_str());
     return 1;

@@ -116,6 +116,9 @@ class Engine {
   Result<WaitResult> wait(const std::string& ref, WaitCondition condition,
                           const Cancelled& cancelled);
   Result<Container> inspect(const std::string& ref);
+  // The config ("config" object of the OCI image config: Cmd, Entrypoint, Env, …) of the
+  // image a container was created from; {} once that image is gone.
+  nlohmann::json imageConfigOf(const Container& c);
   // Filters: status=, label=K[=V], name=, id=, ancestor=.
   Result<std::vector<Container>> list(bool all,
                                       const std::multimap<std::string, std::string>& filters);

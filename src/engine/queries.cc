@@ -16,6 +16,13 @@ Result<Container> Engine::inspect(const std::string& ref) {
   return e->c;
 }
 
+nlohmann::json Engine::imageConfigOf(const Container& c) {
+  auto img = images_->byId(c.image_id);
+  if (!img || !img->config.contains("config") || !img->config["config"].is_object())
+    return nlohmann::json::object();
+  return img->config["config"];
+}
+
 namespace {
 
 bool matchesFilter(const Container& c, const std::string& key, const std::string& value) {

@@ -221,7 +221,7 @@ Status Engine::networkConnect(const std::string& network, const std::string& ref
     c.config.network_mode = n.name;
     c.config.networks.erase("none");
   }
-  if (c.config.network_mode != n.name) c.config.networks[n.name] = cfg;
+  c.config.networks[n.name] = cfg;  // the first network's settings too (its aliases)
   BERTH_RETURN_IF_ERROR(persist(c));
   events_.publish({"network", "connect", n.id, {{"name", n.name}, {"container", c.id}}});
   return okStatus();
@@ -245,7 +245,6 @@ Status Engine::networkDisconnect(const std::string& network, const std::string& 
       c.config.network_mode = "none";
     } else {
       c.config.network_mode = c.config.networks.begin()->first;
-      c.config.networks.erase(c.config.networks.begin());
     }
   }
   BERTH_RETURN_IF_ERROR(persist(c));

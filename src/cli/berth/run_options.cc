@@ -19,23 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-// A decimal number with an optional fraction ("1", "1.5", ".5"); the rest goes to `rest`.
-std::optional<double> leadingNumber(std::string_view s, std::string_view& rest) {
-  size_t i = 0;
-  bool digits = false;
-  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, digits = true;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, digits = true;
-  }
-  if (!digits) return std::nullopt;
-  double v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + i, v);
-  if (ec != std::errc() || p != s.data() + i) return std::nullopt;
-  rest = s.substr(i);
-  return v;
-}
-
 bool isAbsolute(std::string_view path) { return !path.empty() && path[0] == '/'; }
 
 bool validVolumeName(std::string_view name) { return checkName(name).ok(); }
@@ -300,49 +283,6 @@ Result<json> keyValues(std::string_view flag, const std::vector<std::string>& en
     out[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
   }
   return out;
-}
-
-Result<int64_t> parseSize(std::string_view text) {
-  std::string_view rest;
-  auto v = leadingNumber(text, rest);
-  if (!v) return invalidArgument("expected a number with an optional unit b, k, m, g (e.g. 32m)");
-  if (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
-  double mult = 1;
-  if (!rest.empty()) {
-    switch (std::tolower(static_cast<unsigned char>(rest[0]))) {
-      case 'b':
-        mult = 1;
-        break;
-      case 'k':
-        mult = 1024.0;
-        break;
-      case 'm':
-        mult = 1024.0 * 1024;
-        break;
-      case 'g':
-        mult = 1024.0 * 1024 * 1024;
-        break;
-      case 't':
-        mult = 1024.0 * 1024 * 1024 * 1024;
-        break;
-      case 'p':
-        mult = 1024.0 * 1024 * 1024 * 1024 * 1024;
-        break;
-      default:
-        return invalidArgument("unknown unit " + quote(rest) + " (use b, k, m or g)");
-    }
-    std::string_view tail = rest.substr(1);
-    if (std::tolower(static_cast<unsigned char>(rest[0])) != 'b') {
-      if (!tail.empty() && (tail[0] == 'i' || tail[0] == 'I')) tail.remove_prefix(1);
-      if (!tail.empty() && (tail[0] == 'b' || tail[0] == 'B')) tail.remove_prefix(1);
-    }
-    if (!tail.empty())
-      return invalidArgument("unknown unit " + quote(rest) + " (use b, k, m or g)");
-  }
-  double bytes = *v * mult;
-  if (bytes >= static_cast<double>(std::numeric_limits<int64_t>::max()))
-    return invalidArgument("too large");
-  return static_cast<int64_t>(bytes);
 }
 
 Result<int64_t> parseDuration(std::string_view text) {

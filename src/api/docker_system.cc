@@ -1,0 +1,295 @@
+// The Docker API's system endpoints (/_ping, /version, /info, /events, /system/df) and what
+// every handler shares: the version prefix, filters, times.
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "api/docker_routes.h"
+#include "api/docker_util.h"
+#include "common/log.h"
+#include "common/strings.h"
+#include "sys/fs.h"
+
+namespace berth::api {
+
+using engine::Engine;
+using nlohmann::json;
+
+namespace docker {
+
+Result<std::multimap<std::string, std::string>> dockerFilters(const Request& req) {
+  std::multimap<std::string, std::string> out;
+  std::string text = req.queryValue("filters");
+  if (text.empty()) return out;
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return invalidArgument("query 'filters': " + quote(text) +
+                           " is not a JSON object such as {\"label\":[\"k=v\"]}");
+  for (const auto& [key, values] : j.items()) {
+    if (values.is_array()) {  // docker-py and compose: {"label": ["k=v"]}
+      for (const auto& v : values) {
+        if (!v.is_string())
+          return invalidArgument("query 'filters': values of " + quote(key) + " must be strings");
+        out.emplace(key, v.get<std::string>());
+      }
+    } else if (values.is_object()) {  // the CLI: {"label": {"k=v": true}}
+      for (const auto& [v, on] : values.items()) {
+        if (!on.is_boolean())
+          return invalidArgument("query 'filters': " + quote(key) + " must map values to true");
+        if (on.get<bool>()) out.emplace(key, v);
+      }
+    } else {
+      return invalidArgument("query 'filters': " + quote(key) +
+                             " must be a list of values or a map of values to true");
+    }
+  }
+  return out;
+}
+
+Status onlyFilters(const std::multimap<std::string, std::string>& f,
+                   std::initializer_list<const char*> allowed) {
+  for (const auto& [k, v] : f) {
+    bool ok = false;
+    for (const char* a : allowed) ok |= k == a;
+    if (!ok) {
+      std::vector<std::string> names(allowed.begin(), allowed.end());
+      return invalidArgument("invalid filter " + quote(k) + " (this endpoint takes " +
+                             join(names, ", ") + ")");
+    }
+  }
+  return okStatus();
+}
+
+std::string timeText(int64_t ns) {
+  return ns > 0 ? log::rfc3339(ns) : std::string("0001-01-01T00:00:00Z");
+}
+
+Result<json> objectBody(Request& req) {
+  json body = BERTH_TRY(req.readJson());
+  if (body.is_null()) body = json::object();
+  if (!body.is_object()) return invalidArgument("the request body must be a JSON object");
+  return body;
+}
+
+namespace {
+
+// Go's names for the machine (what docker prints as Arch).
+std::string goArch(const std::string& machine) {
+  if (machine == "x86_64") return "amd64";
+  if (machine == "aarch64") return "arm64";
+  if (machine.size() == 4 && machine[0] == 'i' && machine.substr(2) == "86") return "386";
+  return machine;
+}
+
+std::string osName() {
+  auto text = sys::readFile("/etc/os-release");
+  if (!text) return "Linux";
+  for (const auto& line : split(*text, '\n')) {
+    if (line.starts_with("PRETTY_NAME=")) {
+      std::string v = line.substr(12);
+      if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
+      return v;
+    }
+  }
+  return "Linux";
+}
+
+std::string hostName() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+json eventJson(const engine::Event& ev) {
+  json j = {{"Type", ev.type},
+            {"Action", ev.action},
+            {"Actor", {{"ID", ev.id}, {"Attributes", ev.attributes}}},
+            {"scope", "local"},
+            {"time", ev.time_ns / 1000000000},
+            {"timeNano", ev.time_ns}};
+  // The fields of API < 1.22 that the CLI still prints from for containers.
+  if (ev.type == "container") {
+    j["status"] = ev.action;
+    j["id"] = ev.id;
+    if (auto it = ev.attributes.find("image"); it != ev.attributes.end()) j["from"] = it->second;
+  }
+  return j;
+}
+
+}  // namespace
+
+void addSystem(Router& r, Engine& e) {
+  auto ping = [](Request& req, Response& res) {
+    res.setHeader("Docker-Experimental", "false");
+    res.setHeader("Cache-Control", "no-cache, no-store, must-revalidate");
+    res.setHeader("Pragma", "no-cache");
+    res.send(200, "text/plain; charset=utf-8", req.method == "HEAD" ? "" : "OK");
+  };
+  r.add("GET", "/_ping", ping);
+  r.add("HEAD", "/_ping", ping);
+  r.add("GET", "/version", [](Request&, Response& res) {
+    utsname u{};
+    ::uname(&u);
+    std::string arch = goArch(u.machine);
+    json details = {{"ApiVersion", kApiVersion},
+                    {"Arch", arch},
+                    {"BuildTime", ""},
+                    {"Experimental", "false"},
+                    {"GitCommit", BERTH_COMMIT},
+                    {"GoVersion", "none (C++20)"},
+                    {"KernelVersion", u.release},
+                    {"MinAPIVersion", kMinApiVersion},
+                    {"Os", "linux"}};
+    res.json(200, {{"Platform", {{"Name", "berth"}}},
+                   {"Components",
+                    {{{"Name", "Engine"}, {"Version", BERTH_VERSION}, {"Details", details}}}},
+                   {"Version", BERTH_VERSION},
+                   {"ApiVersion", kApiVersion},
+                   {"MinAPIVersion", kMinApiVersion},
+                   {"GitCommit", BERTH_COMMIT},
+                   {"GoVersion", "none (C++20)"},
+                   {"Os", "linux"},
+                   {"Arch", arch},
+                   {"KernelVersion", u.release},
+                   {"BuildTime", ""}});
+  });
+  r.add("GET", "/info", handle([&e](Request&, Response& res) -> Status {
+          json info = BERTH_TRY(e.info());
+          utsname u{};
+          ::uname(&u);
+          json runtimes = {{"berth", {{"path", info["runtime"]}}}};
+          res.json(200, {{"ID", BERTH_COMMIT},
+                         {"Name", hostName()},
+                         {"ServerVersion", BERTH_VERSION},
+                         {"Containers", info["containers"]},
+                         {"ContainersRunning", info["running"]},
+                         {"ContainersPaused", info["paused"]},
+                         {"ContainersStopped", info["stopped"]},
+                         {"Images", info["images"]},
+                         {"Driver", "overlay2"},
+                         {"DriverStatus", json::array({{"Backing Filesystem", "overlayfs"}})},
+                         {"DockerRootDir", info["root"]},
+                         {"Plugins",
+                          {{"Volume", {"local"}},
+                           {"Network", {"bridge", "host", "macvlan", "null"}},
+                           {"Log", {"json-file"}}}},
+                         {"MemoryLimit", true},
+                         {"SwapLimit", false},
+                         {"CpuCfsPeriod", true},
+                         {"CpuCfsQuota", true},
+                         {"PidsLimit", true},
+                         {"IPv4Forwarding", true},
+                         {"LoggingDriver", "json-file"},
+                         {"CgroupDriver", "cgroupfs"},
+                         {"CgroupVersion", info["cgroup_version"]},
+                         {"KernelVersion", u.release},
+                         {"OperatingSystem", osName()},
+                         {"OSType", "linux"},
+                         {"OSVersion", ""},
+                         {"Architecture", u.machine},
+                         {"NCPU", info["cpus"]},
+                         {"MemTotal", info["memory"]},
+                         {"IndexServerAddress", "https://index.docker.io/v1/"},
+                         {"RegistryConfig",
+                          {{"IndexConfigs", json::object()},
+                           {"InsecureRegistryCIDRs", json::array()},
+                           {"Mirrors", json::array()}}},
+                         {"Runtimes", runtimes},
+                         {"DefaultRuntime", "berth"},
+                         {"Swarm",
+                          {{"LocalNodeState", "inactive"},
+                           {"NodeID", ""},
+                           {"NodeAddr", ""},
+                           {"ControlAvailable", false},
+                           {"Error", ""},
+                           {"RemoteManagers", nullptr}}},
+                         {"LiveRestoreEnabled", true},
+                         {"Isolation", ""},
+                         {"InitBinary", "berth-init"},
+                         {"SecurityOptions", {"name=seccomp,profile=default"}},
+                         {"Labels", json::array()},
+                         {"ExperimentalBuild", false},
+                         {"HttpProxy", ""},
+                         {"HttpsProxy", ""},
+                         {"NoProxy", ""},
+                         {"Warnings", json::array()}});
+          return okStatus();
+        }));
+  r.add("GET", "/events", handle([&e](Request& req, Response& res) -> Status {
+          auto f = BERTH_TRY(dockerFilters(req));
+          BERTH_RETURN_IF_ERROR(onlyFilters(
+              f, {"container", "event", "image", "label", "type", "volume", "network", "daemon"}));
+          engine::EventFilter ef;
+          for (const auto& [k, v] : f) ef.add(k, v);
+          int64_t since = BERTH_TRY(timeArg(req, "since"));
+          int64_t until = BERTH_TRY(timeArg(req, "until"));
+          auto sub = e.events().subscribe();
+          BERTH_RETURN_IF_ERROR(res.beginStream(200, "application/json"));
+          if (req.hasQuery("since")) {
+            for (const auto& ev : e.events().history(since, until)) {
+              if (ef.matches(ev) && !res.write(eventJson(ev).dump() + "\n")) return okStatus();
+            }
+          }
+          for (;;) {
+            if (until && engine::nowNs() > until) break;
+            auto ev = sub->next(std::chrono::milliseconds(500));
+            if (!ev) {
+              if (res.peerClosed()) break;
+              continue;
+            }
+            if (until && ev->time_ns > until) break;
+            if (ev->time_ns < since || !ef.matches(*ev)) continue;
+            if (!res.write(eventJson(*ev).dump() + "\n")) break;
+          }
+          res.end();
+          return okStatus();
+        }));
+}
+
+}  // namespace docker
+
+bool dockerPrepare(Request& req, Response& res) {
+  res.setHeader("Api-Version", docker::kApiVersion);
+  res.setHeader("Ostype", "linux");
+  res.setHeader("Server", std::string("berth/") + BERTH_VERSION + " (linux)");
+  // /v1.41/… → /…; /v1/… is the native API.
+  const std::string& p = req.path;
+  if (p.size() > 3 && p.starts_with("/v1.")) {
+    size_t end = p.find('/', 1);
+    std::string version = p.substr(2, end == std::string::npos ? std::string::npos : end - 2);
+    auto dot = version.find('.');
+    auto major = parseInt(version.substr(0, dot));
+    auto minor = parseInt(version.substr(dot + 1));
+    if (!major || !minor) {
+      res.error(notFound("page not found: " + quote(p)));
+      return false;
+    }
+    if (*minor > 41) {
+      res.error(invalidArgument("client version " + version +
+                                " is too new. Maximum supported API version is " +
+                                docker::kApiVersion));
+      return false;
+    }
+    if (*minor < 12) {
+      res.error(invalidArgument(
+          "client version " + version + " is too old. Minimum supported API version is " +
+          docker::kMinApiVersion + ", please upgrade your client to a newer version"));
+      return false;
+    }
+    req.path = end == std::string::npos ? "/" : p.substr(end);
+  }
+  return true;
+}
+
+void addDockerRoutes(Router& router, Engine& engine) {
+  docker::addSystem(router, engine);
+  docker::addContainers(router, engine);
+  docker::addExec(router, engine);
+  docker::addNetworks(router, engine);
+  docker::addVolumes(router, engine);
+}
+
+}  // namespace berth::api
