@@ -662,7 +662,7 @@ Result<image::ImageRecord> build(const BuildOptions& opts, image::ImageStore& st
                   "size INTEGER NOT NULL)"));
   BERTH_RETURN_IF_ERROR(sys::mkdirAll(opts.root + "/build", 0700));
   Builder b(opts, store, *cache);
-  b.ignore_ = BERTH_TRY(IgnoreRules::load(opts.context));
+  b.ignore_ = BERTH_TRY(loadIgnoreRules(opts.context));
   return b.run(df, df_name);
 }
 
