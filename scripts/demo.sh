@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job: set up, build, make the busybox base image, start berthd (unless one is
-# running), build an image from a Dockerfile, and run containers through the daemon:
+# The main job: set up, build, start berthd (unless one is running), make the busybox base
+# image in it, build an image from a Dockerfile, and run containers through the daemon:
 # foreground with an exit code, detached with logs, exec, stop, a restart policy and a
 # health check; then a two-container app on its own network, its parts finding each other
 # by name, answering on a published port.
@@ -11,12 +11,12 @@ scripts/build.sh
 berth=$PWD/build/bin/berth
 show() { echo; echo "\$ berth $*"; "$berth" "$@"; }
 
-scripts/busybox-image.sh busybox:latest
 if ! "$berth" version >/dev/null 2>&1; then
   echo "starting berthd (log: /var/log/berthd.log)"
   setsid "$PWD/build/bin/berthd" >>/var/log/berthd.log 2>&1 < /dev/null &
   for _ in $(seq 50); do "$berth" version >/dev/null 2>&1 && break; sleep 0.1; done
 fi
+scripts/busybox-image.sh busybox:latest  # into berthd: images are the daemon's
 show version
 show images
 show run --rm -h demo --env GREETING=hello busybox sh -c '

@@ -195,6 +195,11 @@ class Client {
   Result<ClientResponse> upload(const std::string& method, const std::string& target, int body_fd,
                                 std::string_view content_type,
                                 const std::map<std::string, std::string>& headers = {});
+  // As upload, returning once the answer's status and headers have arrived (a build's
+  // progress lines stream back after its context is sent).
+  Result<std::unique_ptr<ClientStream>> uploadStream(
+      const std::string& method, const std::string& target, int body_fd,
+      std::string_view content_type, const std::map<std::string, std::string>& headers = {});
   // Sends the request; returns once the status and headers have arrived.
   Result<std::unique_ptr<ClientStream>> stream(const std::string& method, const std::string& target,
                                                std::string_view body = {},

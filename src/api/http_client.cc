@@ -313,19 +313,21 @@ Result<ClientResponse> Client::request(const std::string& method, const std::str
   return readResponse(*t, method == "HEAD", what, send_error);
 }
 
-Result<ClientResponse> Client::upload(const std::string& method, const std::string& target,
-                                      int body_fd, std::string_view content_type,
-                                      const std::map<std::string, std::string>& headers) {
-  const std::string what = "upload " + quote(method + " " + target);
-  auto t = BERTH_TRY(impl_->connect());
+namespace {
+
+// Sends the request head and `body_fd`'s contents, chunked. A failure to send is returned
+// in `send_error` (the server may have answered already: its answer explains better);
+// a failure to read `body_fd` is the result.
+Status sendUpload(Transport& t, const std::string& method, const std::string& target, int body_fd,
+                  std::string_view content_type, const std::map<std::string, std::string>& headers,
+                  const std::string& what, std::optional<Error>& send_error) {
   http::request<http::empty_body> req;
   prepareRequest(req, method, target, content_type, true, headers);
   req.keep_alive(false);
   req.chunked(true);
   http::request_serializer<http::empty_body> sr{req};
   error_code ec;
-  http::write_header(*t, sr, ec);
-  std::optional<Error> send_error;
+  http::write_header(t, sr, ec);
   if (ec) send_error = Error(ErrorCode::kUnavailable, "send request: " + describe(ec));
   std::string buf(kPiece, '\0');
   while (!send_error) {
@@ -334,16 +336,45 @@ Result<ClientResponse> Client::upload(const std::string& method, const std::stri
     if (n < 0) return errnoError(what + ": read body", errno);
     Status s;
     if (n == 0) {
-      s = t->writeAll({"0\r\n\r\n"});
+      s = t.writeAll({"0\r\n\r\n"});
     } else {
       char size[24];
       std::snprintf(size, sizeof size, "%zx\r\n", static_cast<size_t>(n));
-      s = t->writeAll({size, std::string_view(buf.data(), static_cast<size_t>(n)), "\r\n"});
+      s = t.writeAll({size, std::string_view(buf.data(), static_cast<size_t>(n)), "\r\n"});
     }
     if (!s.ok()) send_error = s.error().context("send body");
     if (n == 0) break;
   }
+  return okStatus();
+}
+
+}  // namespace
+
+Result<ClientResponse> Client::upload(const std::string& method, const std::string& target,
+                                      int body_fd, std::string_view content_type,
+                                      const std::map<std::string, std::string>& headers) {
+  const std::string what = "upload " + quote(method + " " + target);
+  auto t = BERTH_TRY(impl_->connect());
+  std::optional<Error> send_error;
+  BERTH_RETURN_IF_ERROR(
+      sendUpload(*t, method, target, body_fd, content_type, headers, what, send_error));
   return readResponse(*t, method == "HEAD", what, send_error);
+}
+
+Result<std::unique_ptr<ClientStream>> Client::uploadStream(
+    const std::string& method, const std::string& target, int body_fd,
+    std::string_view content_type, const std::map<std::string, std::string>& headers) {
+  const std::string what = "upload " + quote(method + " " + target);
+  auto t = BERTH_TRY(impl_->connect());
+  std::optional<Error> send_error;
+  BERTH_RETURN_IF_ERROR(
+      sendUpload(*t, method, target, body_fd, content_type, headers, what, send_error));
+  auto s = std::make_unique<Stream>(std::move(t), what);
+  if (auto head = s->readHead(); !head) {
+    if (send_error) return send_error->context(what);
+    return head.error();
+  }
+  return std::unique_ptr<ClientStream>(std::move(s));
 }
 
 Result<std::unique_ptr<ClientStream>> Client::stream(const std::string& method,

@@ -571,6 +571,7 @@ void addNativeRoutes(Router& router, Engine& engine) {
   addVolumes(router, engine);
   addNetworks(router, engine);
   addArchiveRoutes(router, engine);
+  addImages(router, engine);
 }
 
 }  // namespace berth::api

@@ -10,6 +10,8 @@ namespace berth::api {
 void addNativeRoutes(Router& router, engine::Engine& engine);
 // GET/PUT /v1/containers/{id}/archive (native_archive.cc).
 void addArchiveRoutes(Router& router, engine::Engine& engine);
+// /v1/images… (native_images.cc).
+void addImages(Router& router, engine::Engine& engine);
 
 // Copies between a hijacked client connection (raw stdin in; frames out, or raw bytes
 // with a tty) and a monitor-protocol connection (src/monitor/protocol.h), until the

@@ -1,8 +1,11 @@
 #include "engine/build.h"
 
 #include <archive.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -18,10 +21,13 @@
 #include "image/reference.h"
 #include "image/snapshots.h"
 #include "image/sqlite.h"
-#include "runtime/container.h"
+#include "sys/fd.h"
 #include "sys/fs.h"
 #include "sys/mount.h"
 #include "sys/overlay.h"
+#include "sys/process.h"
+
+extern char** environ;
 
 namespace berth::engine {
 
@@ -392,13 +398,10 @@ class Builder {
     json image_config = {{"config", st.config}};
     json spec = BERTH_TRY(containerSpec(image_config, run, rootfsReader(rootfs)));
     BERTH_RETURN_IF_ERROR(sys::writeFileAtomic(dir + "/config.json", spec.dump(2)));
-    runtime::RunOptions ropts;
-    ropts.create.id = run.id;
-    ropts.create.bundle = dir;
-    int code = BERTH_TRY(runtime::run(runtime::StateStore(opts_.runtime_root), ropts));
+    int code = BERTH_TRY(runContainer(dir, run.id));
     if (code != 0)
-      return internalError("RUN " + (ins.json_form ? json(cmd).dump() : expanded) +
-                           ": exited with code " + std::to_string(code));
+      return invalidArgument("The command '" + (ins.json_form ? json(cmd).dump() : join(cmd, " ")) +
+                             "' returned a non-zero code: " + std::to_string(code));
     if (::umount2(rootfs.c_str(), 0) != 0)
       return errnoError("unmount build root " + quote(rootfs), errno);
     mounted = false;
@@ -406,6 +409,48 @@ class Builder {
         image::writeLayer(store_.content(), dir + "/upper", image::SourceKind::kOverlayUpper));
     // The upper directory is this layer in overlay form: it becomes the snapshot as is.
     return addLayer(st, blob, dir + "/upper", key, created_by);
+  }
+
+  // Runs the bundle in `dir` with berth-runtime, its output (stdout and stderr) going to
+  // the progress lines as the classic builder shows it; returns the exit code.
+  Result<int> runContainer(const std::string& dir, const std::string& id) {
+    std::vector<std::string> args = {opts_.runtime, "--root", opts_.runtime_root, "run", "--bundle",
+                                     dir,           id};
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return errnoError("RUN: pipe", errno);
+    sys::Fd out_r(p[0]), out_w(p[1]);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+    posix_spawn_file_actions_adddup2(&fa, out_w.get(), 2);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t child = 0;
+    int rc = ::posix_spawn(&child, opts_.runtime.c_str(), &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) return errnoError("RUN: start " + quote(opts_.runtime), rc);
+    out_w.reset();
+    std::string pending;
+    char buf[8192];
+    while (true) {
+      ssize_t n = ::read(out_r.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      pending.append(buf, static_cast<size_t>(n));
+      for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
+        say(pending.substr(0, nl));
+        pending.erase(0, nl + 1);
+      }
+    }
+    if (!pending.empty()) say(pending);
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0) {
+      if (errno != EINTR) return errnoError("RUN: wait for " + quote(opts_.runtime), errno);
+    }
+    return sys::exitCodeOf(status);
   }
 
   // --- COPY / ADD ---
@@ -556,13 +601,18 @@ class Builder {
 
   // --- the image ---
 
+  json withLabels(json config) const {
+    for (const auto& [k, v] : opts_.labels) config["Labels"][k] = v;
+    return config;
+  }
+
   Result<image::ImageRecord> commit(const StageState& st) {
     json diff_ids = json::array();
     for (const auto& d : st.diff_ids) diff_ids.push_back(d.str());
     json config = {{"architecture", "amd64"},
                    {"os", "linux"},
                    {"created", nowRfc3339()},
-                   {"config", st.config},
+                   {"config", withLabels(st.config)},
                    {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}},
                    {"history", st.history}};
     image::BlobInfo cfg = BERTH_TRY(store_.content().put(config.dump()));
@@ -596,7 +646,7 @@ class Builder {
 
 }  // namespace
 
-Result<image::ImageRecord> build(const BuildOptions& opts) {
+Result<image::ImageRecord> build(const BuildOptions& opts, image::ImageStore& store) {
   if (!sys::isDirectory(opts.context))
     return notFound("build: context " + quote(opts.context) + " is not a directory");
   std::string df_path = opts.dockerfile.empty() ? opts.context + "/Dockerfile" : opts.dockerfile;
@@ -606,14 +656,13 @@ Result<image::ImageRecord> build(const BuildOptions& opts) {
   image::Dockerfile df = BERTH_TRY(image::parseDockerfile(*text, df_name));
   if (df.stages.empty()) return invalidArgument(df_name + ": no FROM instruction");
   for (const auto& t : opts.tags) BERTH_TRY(image::normalizeName(t));
-  auto store = BERTH_TRY(image::ImageStore::open(opts.root));
   auto cache = BERTH_TRY(image::Db::open(opts.root + "/build-cache.db"));
   BERTH_RETURN_IF_ERROR(
       cache->exec("CREATE TABLE IF NOT EXISTS cache(key TEXT PRIMARY KEY, layer TEXT NOT NULL, "
                   "size INTEGER NOT NULL)"));
   BERTH_RETURN_IF_ERROR(sys::mkdirAll(opts.root + "/build", 0700));
-  Builder b(opts, *store, *cache);
-  b.ignore_ = BERTH_TRY(IgnoreRules::load(opts.context));
+  Builder b(opts, store, *cache);
+  b.ignore_ = BERTH_TRY(loadIgnoreRules(opts.context));
   return b.run(df, df_name);
 }
 

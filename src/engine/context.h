@@ -6,25 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "common/ignore_rules.h"
 #include "common/result.h"
 
 namespace berth::engine {
 
-// .dockerignore: one pattern per line, '#' comments, '!' re-includes; patterns are
-// matched against the path relative to the context with fnmatch (FNM_PATHNAME), "**"
-// matching any number of directories, and a match on a directory covers its contents.
-class IgnoreRules {
- public:
-  static Result<IgnoreRules> load(const std::string& context_dir);
-  bool ignored(const std::string& rel_path) const;
-
- private:
-  struct Rule {
-    std::string pattern;
-    bool exclude = true;
-  };
-  std::vector<Rule> rules_;
-};
+// The context's .dockerignore (no rules when there is none).
+Result<IgnoreRules> loadIgnoreRules(const std::string& context_dir);
 
 // Expands a COPY source (a path or a glob, relative to `root`) to existing relative paths.
 // Errors when nothing matches or when a path would leave `root`.

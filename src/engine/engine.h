@@ -40,6 +40,7 @@
 #include "common/result.h"
 #include "engine/container.h"
 #include "engine/events.h"
+#include "engine/images.h"
 #include "engine/network_manager.h"
 #include "sys/fd.h"
 
@@ -164,6 +165,68 @@ class Engine {
   Status networkConnect(const std::string& network, const std::string& container,
                         const EndpointConfig& cfg);
   Status networkDisconnect(const std::string& network, const std::string& container, bool force);
+
+  // Images (images.cc; types in images.h). References: "NAME[:TAG]" (normalised the way
+  // docker does: "busybox", "docker.io/library/busybox:latest" and "busybox:latest" are one
+  // name; "localhost/x" stays itself), a full or unique short id with or without
+  // "sha256:", or a manifest digest. An unknown one is kNotFound "no such image: 'x'".
+  // Every change is one SQLite transaction after its blobs and snapshots are written:
+  // a crash or an error leaves the old state or the new, never a half-made image.
+  // Long operations (load, import, build, save) do not hold the store's lock while they
+  // stream, so containers can be created meanwhile; blobs and snapshots that no image
+  // references are collected only when none of them is in flight.
+  // Events (type "image", id "sha256:<hex>" or the name, attribute "name"): load, import,
+  // tag, untag, delete, save, and tag for each name a build gives.
+  // List filters: dangling=true|false, label=K[=V], reference=NAME pattern (path.Match
+  // style: "busy*", "busybox:*"), before=REF, since=REF; `all` changes nothing (berth keeps
+  // no intermediate images). Newest first.
+  Result<std::vector<ImageSummary>> imageList(
+      bool all, const std::multimap<std::string, std::string>& filters);
+  Result<ImageDetail> imageInspect(const std::string& ref);
+  Result<std::vector<ImageHistoryEntry>> imageHistory(const std::string& ref);
+  // Gives the image `ref` the name "repo:tag" (tag empty: latest); the name moves from the
+  // image that had it. kInvalidArgument for a malformed name.
+  Status imageTag(const std::string& ref, const std::string& repo, const std::string& tag);
+  // Docker's rmi. A name untags it, and deletes the image with its last name. An id
+  // deletes the image with all its names, which needs `force` when it has several
+  // (kConflict "conflict: unable to delete 1a2b3c4d5e6f (must be forced) - image is
+  // referenced in multiple repositories"). While a container uses the image:
+  // kConflict "conflict: unable to remove repository reference \"x\" (must force) -
+  // container abc is using its referenced image def" (for a name), "conflict: unable to
+  // delete def (must be forced) - image is being used by stopped container abc" (for an
+  // id); with `force` a name is untagged and the image kept. `noprune`: keep untagged
+  // parents (berth records no parents, so it changes nothing today).
+  Result<std::vector<ImageDeleteItem>> imageRemove(const std::string& ref, bool force,
+                                                   bool noprune);
+  // Removes images no container uses: untagged ones, or with `all` every unused one.
+  // Filters: dangling=true|false, label=K[=V], label!=K[=V], until=<unix seconds or
+  // RFC 3339>. Then collects unreferenced blobs and snapshots.
+  Result<ImagePruneReport> imagePrune(bool all,
+                                      const std::multimap<std::string, std::string>& filters);
+  // A docker-archive or OCI archive (itself plain, gzip or zstd) from `read`; it is
+  // spooled to a temp file under <root>/tmp/ (the format needs random access), verified,
+  // its layers unpacked, then its images made visible at once. Returns one line per name:
+  // "Loaded image: busybox:latest", or "Loaded image ID: sha256:…" for an untagged image.
+  // A corrupt archive is kInvalidArgument naming what is wrong; nothing becomes visible.
+  Result<std::vector<std::string>> imageLoad(const ByteReader& read, const LineSink& progress);
+  // Resolves every ref first (kNotFound before anything is written), then streams the
+  // archive to `write`.
+  Status imageSave(const std::vector<std::string>& refs, ImageArchiveFormat format,
+                   const ByteWriter& write);
+  // A root filesystem tarball (plain, gzip, zstd or xz) from `read` becomes a one-layer
+  // image. Returns its id "sha256:<hex>". A malformed change is kInvalidArgument, checked
+  // before any byte is read.
+  Result<std::string> imageImport(const ByteReader& read, const ImageImportOptions& opts,
+                                  const LineSink& progress);
+  // `context` is a tar stream (plain or gzip) of the build context; it is extracted into a
+  // temp dir under <root>/tmp/, refusing entries that would land outside it ("../",
+  // absolute paths, symlinks followed through) with kInvalidArgument naming the entry.
+  // Progress lines are the classic builder's ("Step 1/3 : FROM busybox", " ---> Using
+  // cache", " ---> 1a2b3c4d5e6f"). Returns the image id "sha256:<hex>". A Dockerfile
+  // error is kInvalidArgument with its line number; a failing RUN is kInvalidArgument
+  // "The command '/bin/sh -c false' returned a non-zero code: 1".
+  Result<std::string> imageBuild(const ByteReader& context, const ImageBuildOptions& opts,
+                                 const LineSink& progress);
 
   // berthd --cleanup at shutdown: stops every container, then removes the networks' kernel
   // state (bridges, rules).

@@ -42,4 +42,66 @@ Result<size_t> ImageAccess::count() {
   return all.size();
 }
 
+Result<std::unique_ptr<ImageAccess::Job>> ImageAccess::beginJob() {
+  {
+    std::unique_lock lock(jobs_mu_);
+    jobs_cv_.wait(lock, [&] { return !collecting_; });
+    ++jobs_;
+  }
+  auto handle = [&] {
+    std::lock_guard lock(mu_);
+    return store_->another();
+  }();
+  if (!handle) {
+    endJob();
+    return handle.error();
+  }
+  return std::unique_ptr<Job>(new Job(this, std::move(*handle)));
+}
+
+ImageAccess::Job::~Job() {
+  store_.reset();
+  owner_->endJob();
+}
+
+void ImageAccess::endJob() {
+  {
+    std::lock_guard lock(jobs_mu_);
+    if (--jobs_ > 0 || !pending_) {
+      jobs_cv_.notify_all();
+      return;
+    }
+    pending_ = false;
+  }
+  // Nobody waits for this result: the rmi that asked has answered already.
+  (void)collect(true);
+}
+
+Result<uint64_t> ImageAccess::collect(bool wait) {
+  {
+    std::unique_lock lock(jobs_mu_);
+    if (!wait && jobs_ > 0) {
+      pending_ = true;
+      return uint64_t{0};
+    }
+    jobs_cv_.wait(lock, [&] { return jobs_ == 0 && !collecting_; });
+    collecting_ = true;
+  }
+  auto freed = collectNow();
+  {
+    std::lock_guard lock(jobs_mu_);
+    collecting_ = false;
+  }
+  jobs_cv_.notify_all();
+  return freed;
+}
+
+Result<uint64_t> ImageAccess::collectNow() {
+  std::lock_guard lock(mu_);
+  auto stats = BERTH_TRY(store_->gc());
+  auto keep = BERTH_TRY(image::chainIdsInUse(*store_));
+  BERTH_RETURN_IF_ERROR(image::Snapshotter(root_).removeExcept(keep));
+  return stats.bytes_freed;
+}
+
 }  // namespace berth::engine

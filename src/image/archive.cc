@@ -15,6 +15,7 @@
 
 #include "common/progress.h"
 #include "common/strings.h"
+#include "image/archive_stream.h"
 #include "image/reference.h"
 #include "image/snapshots.h"
 #include "sys/fs.h"
@@ -94,20 +95,21 @@ struct Contents {
   std::map<std::string, std::string> links;  // entry name → entry it points to
 };
 
-Result<Contents> readArchive(ImageStore& store, const std::string& path) {
+Result<Contents> readArchive(ImageStore& store, const ByteReader& read, const std::string& what) {
   ArchiveReader r;
   archive_read_support_filter_all(r.a);
   archive_read_support_format_tar(r.a);
   archive_read_support_format_gnutar(r.a);
-  int rc = path == "-" ? archive_read_open_fd(r.a, 0, 1 << 20)
-                       : archive_read_open_filename(r.a, path.c_str(), 1 << 20);
-  std::string what = "load " + quote(path == "-" ? "stdin" : path);
+  StreamIn in(read);
+  int rc = openRead(r.a, in);
+  if (in.error) return in.error->context(what);
   if (rc != ARCHIVE_OK) return invalidArgument(what + ": " + archive_error_string(r.a));
   Contents c;
   archive_entry* e = nullptr;
   while (true) {
     rc = archive_read_next_header(r.a, &e);
     if (rc == ARCHIVE_EOF) break;
+    if (in.error) return in.error->context(what);
     if (rc < ARCHIVE_WARN)
       return invalidArgument(what + ": not a readable tar archive: " + archive_error_string(r.a));
     std::string name = cleanName(archive_entry_pathname(e));
@@ -129,6 +131,7 @@ Result<Contents> readArchive(ImageStore& store, const std::string& path) {
     progress::Task task("Loading " + shortLabel(name), size > 0 ? static_cast<uint64_t>(size) : 0);
     auto reader = [&](char* buf, size_t n) -> Result<size_t> {
       la_ssize_t got = archive_read_data(r.a, buf, n);
+      if (got < 0 && in.error) return in.error->context(what);
       if (got < 0)
         return invalidArgument(what + ": entry " + quote(name) + ": " + archive_error_string(r.a));
       task.advance(static_cast<uint64_t>(got));
@@ -385,8 +388,18 @@ Result<std::pair<std::string, Digest>> decompressLayer(const ImageStore& store, 
 }  // namespace
 
 Result<std::vector<ImageRecord>> loadArchive(ImageStore& store, const std::string& path) {
-  Contents c = BERTH_TRY(readArchive(store, path));
-  std::string what = "load " + quote(path == "-" ? "stdin" : path);
+  if (path == "-") return loadArchive(store, fdReader(0), "stdin");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errnoError("load " + quote(path), errno);
+  auto r = loadArchive(store, fdReader(fd), quote(path));
+  ::close(fd);
+  return r;
+}
+
+Result<std::vector<ImageRecord>> loadArchive(ImageStore& store, const ByteReader& read,
+                                             const std::string& label) {
+  std::string what = "load " + label;
+  Contents c = BERTH_TRY(readArchive(store, read, what));
   if (c.small.count("manifest.json")) {
     auto r = loadDocker(store, c);
     if (!r) return r.error().context(what);
@@ -404,13 +417,23 @@ Result<std::vector<ImageRecord>> loadArchive(ImageStore& store, const std::strin
 
 Status saveArchive(const ImageStore& store, const std::vector<std::string>& refs,
                    const std::string& path, ArchiveFormat format) {
-  std::string what = "save " + quote(path == "-" ? "stdout" : path);
+  if (path == "-") return saveArchive(store, refs, fdWriter(1), "stdout", format);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errnoError("save " + quote(path), errno);
+  auto s = saveArchive(store, refs, fdWriter(fd), quote(path), format);
+  if (::close(fd) != 0 && s) return errnoError("save " + quote(path), errno);
+  return s;
+}
+
+Status saveArchive(const ImageStore& store, const std::vector<std::string>& refs,
+                   const ByteWriter& write, const std::string& label, ArchiveFormat format) {
+  std::string what = "save " + label;
   std::vector<ImageRecord> images;
   for (const auto& ref : refs) images.push_back(BERTH_TRY(store.resolve(ref)));
   ArchiveWriter w;
   archive_write_set_format_pax_restricted(w.a);
-  int rc =
-      path == "-" ? archive_write_open_fd(w.a, 1) : archive_write_open_filename(w.a, path.c_str());
+  StreamOut out(write);
+  int rc = openWrite(w.a, out);
   if (rc != ARCHIVE_OK) return internalError(what + ": " + archive_error_string(w.a));
   std::set<std::string> written;
   std::vector<std::string> temps;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "image/archive_stream.h"
 #include "image/image_store.h"
 
 namespace berth::image {
@@ -18,11 +19,18 @@ namespace berth::image {
 // `path` "-" reads stdin. Each image's layers are unpacked into snapshots before the image
 // becomes visible. Returns the images loaded, with their names.
 Result<std::vector<ImageRecord>> loadArchive(ImageStore& store, const std::string& path);
+// The same from a stream (no seeking); `label` names it in messages ("'x.tar'", "stdin").
+Result<std::vector<ImageRecord>> loadArchive(ImageStore& store, const ByteReader& read,
+                                             const std::string& label);
 
 enum class ArchiveFormat { kDocker, kOci };
 // Writes `refs` (names or ids) to `path` ("-" for stdout). Layers stored compressed are
 // written uncompressed in a docker-archive, as docker does.
 Status saveArchive(const ImageStore& store, const std::vector<std::string>& refs,
                    const std::string& path, ArchiveFormat format);
+// The same to a stream. Every ref is resolved before the first byte is written; an error
+// of `write` stops the save.
+Status saveArchive(const ImageStore& store, const std::vector<std::string>& refs,
+                   const ByteWriter& write, const std::string& label, ArchiveFormat format);
 
 }  // namespace berth::image

@@ -78,6 +78,11 @@ Result<std::unique_ptr<ImageStore>> ImageStore::open(const std::string& root) {
   return store;
 }
 
+Result<std::unique_ptr<ImageStore>> ImageStore::another() const {
+  auto db = BERTH_TRY(Db::open(root_ + "/images.db"));
+  return std::unique_ptr<ImageStore>(new ImageStore(root_, std::move(db)));
+}
+
 Result<ImageRecord> ImageStore::addImage(const std::string& manifest_json,
                                          const std::vector<std::string>& names) {
   ManifestRefs refs = BERTH_TRY(parseManifest(manifest_json));
@@ -159,6 +164,10 @@ Status ImageStore::tag(const std::string& ref, const std::string& new_name) {
   ImageRecord rec = BERTH_TRY(resolve(ref));
   std::string name = BERTH_TRY(normalizeName(new_name));
   return db_->exec("INSERT OR REPLACE INTO tags(name, image) VALUES(?, ?)", {name, rec.id.hex()});
+}
+
+Status ImageStore::untag(const std::string& name) {
+  return db_->exec("DELETE FROM tags WHERE name=?", {name});
 }
 
 Result<std::vector<std::string>> ImageStore::remove(const std::string& ref, bool force) {

@@ -52,6 +52,10 @@ struct GcStats {
 class ImageStore {
  public:
   static Result<std::unique_ptr<ImageStore>> open(const std::string& root);
+  // Another handle on the same open store, with its own SQLite connection, for a long
+  // operation on another thread. Unlike open(), it leaves ingest/ alone (writes of other
+  // handles may be in progress there).
+  Result<std::unique_ptr<ImageStore>> another() const;
 
   const ContentStore& content() const { return content_; }
   const std::string& root() const { return root_; }
@@ -74,6 +78,8 @@ class ImageStore {
   // removes the image, which must have at most one name unless `force`. Returns what was
   // untagged and deleted, one line each ("Untagged: x", "Deleted: sha256:…").
   Result<std::vector<std::string>> remove(const std::string& ref, bool force);
+  // Removes one name (normalised); the image stays, even without a name.
+  Status untag(const std::string& name);
   // Removes every blob no image references (and leftovers of interrupted writes).
   Result<GcStats> gc();
 

@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/strings.h"
+#include "image/archive_stream.h"
 #include "image/reference.h"
 #include "image/snapshots.h"
 #include "sys/fs.h"
@@ -86,8 +88,23 @@ Status applyChange(json& config, const std::string& change) {
 }
 
 Result<ImageRecord> importRootfs(ImageStore& store, const std::string& path,
-                                 const std::string& name, const std::vector<std::string>& changes) {
-  std::string what = "import " + quote(path == "-" ? "stdin" : path);
+                                 const std::string& name, const std::vector<std::string>& changes,
+                                 const std::string& message) {
+  if (path == "-") return importRootfs(store, fdReader(0), "stdin", 0, name, changes, message);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errnoError("import " + quote(path), errno);
+  struct stat st {};
+  uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  auto r = importRootfs(store, fdReader(fd), path, size, name, changes, message);
+  ::close(fd);
+  return r;
+}
+
+Result<ImageRecord> importRootfs(ImageStore& store, const ByteReader& read,
+                                 const std::string& label, uint64_t size, const std::string& name,
+                                 const std::vector<std::string>& changes,
+                                 const std::string& message) {
+  std::string what = "import " + quote(label);
   std::string normalized;
   if (!name.empty()) normalized = BERTH_TRY(normalizeName(name));
   json config = {{"Env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}};
@@ -97,21 +114,20 @@ Result<ImageRecord> importRootfs(ImageStore& store, const std::string& path,
   archive* a = archive_read_new();
   archive_read_support_filter_all(a);
   archive_read_support_format_raw(a);
-  int rc = path == "-" ? archive_read_open_fd(a, 0, 1 << 20)
-                       : archive_read_open_filename(a, path.c_str(), 1 << 20);
+  StreamIn in(read);
+  int rc = openRead(a, in);
   archive_entry* e = nullptr;
   if (rc != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
     std::string msg = archive_error_string(a) ? archive_error_string(a) : "cannot read";
     archive_read_free(a);
+    if (in.error) return in.error->context(what);
     return invalidArgument(what + ": " + msg);
   }
   uint64_t counted = 0;
-  struct stat in_st {};
-  uint64_t in_size =
-      path != "-" && ::stat(path.c_str(), &in_st) == 0 ? static_cast<uint64_t>(in_st.st_size) : 0;
-  progress::Task task("Importing " + (path == "-" ? std::string("stdin") : path), in_size);
+  progress::Task task("Importing " + label, size);
   auto blob = store.content().ingest([&](char* buf, size_t n) -> Result<size_t> {
     la_ssize_t got = archive_read_data(a, buf, n);
+    if (got < 0 && in.error) return in.error->context(what);
     if (got < 0) return invalidArgument(what + ": " + archive_error_string(a));
     // Compressed input: count what was read of the file, not the bytes it expands to.
     int64_t raw = archive_filter_bytes(a, -1);
@@ -131,12 +147,14 @@ Result<ImageRecord> importRootfs(ImageStore& store, const std::string& path,
   char created[32];
   std::time_t now = std::time(nullptr);
   std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  json entry = {{"created", created}, {"created_by", "berth import"}};
+  if (!message.empty()) entry["comment"] = message;
   json image_config = {{"architecture", "amd64"},
                        {"os", "linux"},
                        {"created", created},
                        {"config", config},
                        {"rootfs", {{"type", "layers"}, {"diff_ids", {blob->digest.str()}}}},
-                       {"history", {{{"created", created}, {"created_by", "berth import"}}}}};
+                       {"history", json::array({entry})}};
   BlobInfo cfg = BERTH_TRY(store.content().put(image_config.dump()));
   json manifest = {
       {"schemaVersion", 2},

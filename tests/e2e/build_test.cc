@@ -16,10 +16,9 @@ class Build : public RootTest {
     RootTest::SetUp();
     if (HasFatalFailure()) return;
     dir_ = std::make_unique<TempDir>("berth-build");
-    auto img = runCmd(
-        {BERTH_SOURCE_DIR "/scripts/busybox-image.sh", "--root", path("berth"), "busybox:test"}, "",
-        120, {"BERTH=" BERTH_CLI});
-    ASSERT_EQ(img.code, 0) << img.err;
+    daemon_ = std::make_unique<Daemon>(path("berth"));
+    daemon_->addBusybox("busybox:test");
+    ASSERT_FALSE(HasFailure());
     ASSERT_TRUE(sys::mkdirAll(path("ctx")).ok());
   }
   std::string path(const std::string& name) const { return dir_->path() + "/" + name; }
@@ -126,7 +125,9 @@ TEST_F(Build, ErrorsNameTheLineAndLeaveNoImage) {
   write("Dockerfile", "FROM busybox:test\nRUN exit 3\n");
   auto failing = berth({"build", "-t", "bad:1", path("ctx")});
   EXPECT_NE(failing.code, 0);
-  EXPECT_NE(failing.err.find("Dockerfile:2: RUN exit 3: exited with code 3"), std::string::npos)
+  EXPECT_NE(
+      failing.err.find("Dockerfile:2: The command '/bin/sh -c exit 3' returned a non-zero code: 3"),
+      std::string::npos)
       << failing.err;
   auto list = berth({"images"});
   EXPECT_EQ(list.out.find("bad"), std::string::npos) << list.out;

@@ -22,10 +22,14 @@ bool eventually(const std::function<bool()>& pred, double seconds) {
 }
 
 Daemon::Daemon() : dir_(std::make_unique<TempDir>("berthd")) {
-  auto img = runCmd({BERTH_SOURCE_DIR "/scripts/busybox-image.sh", "--root", root()}, "", 120,
-                    {"BERTH=" BERTH_CLI});
-  EXPECT_EQ(img.code, 0) << img.out << img.err;
   start();
+  addBusybox("busybox:latest");
+}
+
+void Daemon::addBusybox(const std::string& name) const {
+  auto img = runCmd({BERTH_SOURCE_DIR "/scripts/busybox-image.sh", name}, "", 120,
+                    {"BERTH=" BERTH_CLI, "BERTH_HOST=unix://" + socket()});
+  EXPECT_EQ(img.code, 0) << img.out << img.err;
 }
 
 Daemon::Daemon(std::string root)
@@ -100,7 +104,7 @@ void Daemon::stop() {
 
 CmdResult Daemon::berth(const std::vector<std::string>& args, int timeout_sec,
                         const std::string& input) const {
-  std::vector<std::string> argv = {BERTH_CLI, "--root", dir_ ? root() : ""};
+  std::vector<std::string> argv = {BERTH_CLI};
   argv.insert(argv.end(), args.begin(), args.end());
   return runCmd(argv, input, timeout_sec, {"BERTH_HOST=unix://" + socket()});
 }
@@ -120,15 +124,13 @@ CmdResult Daemon::curl(const std::string& method, const std::string& p,
 
 CmdResult berthOnRoot(const std::string& root, std::unique_ptr<Daemon>& daemon,
                       const std::vector<std::string>& args, int timeout_sec) {
+  if (!daemon) daemon = std::make_unique<Daemon>(root);
   if (!args.empty() && args[0] == "run") {
-    if (!daemon) daemon = std::make_unique<Daemon>(root);
     std::vector<std::string> run = {"run", "--rm"};
     run.insert(run.end(), args.begin() + 1, args.end());
     return daemon->berth(run, timeout_sec);
   }
-  std::vector<std::string> argv = {BERTH_CLI, "--root", root};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return runCmd(argv, "", timeout_sec);
+  return daemon->berth(args, timeout_sec);
 }
 
 nlohmann::json Daemon::inspect(const std::string& name) const {

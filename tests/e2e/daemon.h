@@ -22,6 +22,8 @@ class Daemon {
   ~Daemon();
 
   void start();  // waits until the API answers
+  // Imports the busybox image (scripts/busybox-image.sh) as `name`.
+  void addBusybox(const std::string& name) const;
   void kill9();  // SIGKILL, reaped
   void stop();   // SIGTERM, reaped
   bool running() const { return pid_ > 0; }
@@ -46,8 +48,8 @@ class Daemon {
   pid_t pid_ = -1;
 };
 
-// `berth --root ROOT …` for the image and build suites, whose containers run through a
-// berthd on the same root, started on first use: `run` is sent there as `run --rm`.
+// `berth …` for the image and build suites, against a berthd on ROOT started on first use:
+// `run` is sent there as `run --rm`.
 CmdResult berthOnRoot(const std::string& root, std::unique_ptr<Daemon>& daemon,
                       const std::vector<std::string>& args, int timeout_sec);
 

@@ -122,6 +122,17 @@ Result<api::ClientResponse> Api::upload(const std::string& method, const std::st
   return r;
 }
 
+Result<std::unique_ptr<api::ClientStream>> Api::uploadStream(const std::string& method,
+                                                             const std::string& target, int fd,
+                                                             std::string_view content_type) {
+  auto s = BERTH_TRY(client_.uploadStream(method, target, fd, content_type));
+  if (s->status >= 400) {
+    auto text = readAll(*s);
+    return httpError(s->status, messageOf(s->status, text ? *text : ""));
+  }
+  return s;
+}
+
 Result<std::string> readAll(api::ClientStream& stream) {
   std::string all, piece;
   while (BERTH_TRY(stream.next(piece))) all += piece;

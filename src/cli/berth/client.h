@@ -57,6 +57,11 @@ class Api {
   // An upload of `fd`'s contents to its end, as `content_type`.
   Result<api::ClientResponse> upload(const std::string& method, const std::string& target, int fd,
                                      std::string_view content_type);
+  // An upload whose answer streams back (load, import, build). An error status reads the
+  // body for the message.
+  Result<std::unique_ptr<api::ClientStream>> uploadStream(const std::string& method,
+                                                          const std::string& target, int fd,
+                                                          std::string_view content_type);
 
  private:
   std::string address_;

@@ -172,7 +172,8 @@ Status extractArchive(const ChunkSource& next, const std::string& src, const std
 
 // Packs `src` (a host path) as a tar whose top-level entry is `name` (or, when `name`
 // is empty, src's contents at the top) into `fd`. Owners become root unless `keep_owner`.
-Status packPath(const std::string& src, const std::string& name, bool keep_owner, int fd) {
+Status packPath(const std::string& src, const std::string& name, bool keep_owner, int fd,
+                const std::function<bool(const std::string& rel)>& skip) {
   ArchivePtr disk(archive_read_disk_new());
   archive_read_disk_set_symlink_physical(disk.get());
   archive_read_disk_set_standard_lookup(disk.get());
@@ -198,6 +199,7 @@ Status packPath(const std::string& src, const std::string& name, bool keep_owner
     std::string rel = path.size() > root.size() ? path.substr(root.size()) : "";  // "/a/b"
     std::string renamed = name.empty() ? (rel.empty() ? "" : rel.substr(1)) : name + rel;
     if (renamed.empty()) continue;
+    if (skip && !rel.empty() && skip(rel.substr(1))) continue;
     archive_entry_set_pathname(entry.get(), renamed.c_str());
     if (!keep_owner) {
       archive_entry_set_uid(entry.get(), 0);

@@ -31,7 +31,9 @@ Result<bool> firstEntryIsDirectory(const ChunkSource& source);
 
 // Writes a tar of host path `src` to `fd`: its top-level entry is named `name` (its
 // contents at the top when `name` is empty). Symbolic links are stored, not followed.
-// Owners become root:root unless `keep_owner`.
-Status packPath(const std::string& src, const std::string& name, bool keep_owner, int fd);
+// Owners become root:root unless `keep_owner`. Entries for which `skip` (given the path
+// relative to `src`, "a/b") is true are left out.
+Status packPath(const std::string& src, const std::string& name, bool keep_owner, int fd,
+                const std::function<bool(const std::string& rel)>& skip = nullptr);
 
 }  // namespace berth::cli

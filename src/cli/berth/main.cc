@@ -19,15 +19,6 @@ void Context::fail(const Error& e, int code) {
   exit_code = code;
 }
 
-std::unique_ptr<image::ImageStore> Context::images() {
-  auto s = image::ImageStore::open(root);
-  if (!s) {
-    fail(s.error());
-    return nullptr;
-  }
-  return std::move(*s);
-}
-
 Api& Context::api() {
   if (!api_) api_ = newApi();
   return *api_;
@@ -55,7 +46,6 @@ int main(int argc, char** argv) {
   app.set_version_flag("-v,--version", std::string("berth version ") + BERTH_VERSION);
   app.add_option("-H,--host", ctx.host,
                  "berthd's socket (default $BERTH_HOST or unix:///run/berth/berth.sock)");
-  app.add_option("--root", ctx.root, "where the image verbs keep images (default /var/lib/berth)");
   berth::cli::addImageVerbs(app, ctx);
   berth::cli::addTransferVerbs(app, ctx);
   berth::cli::addBuildVerb(app, ctx);

@@ -1,17 +1,16 @@
 #pragma once
-// The berth command line: docker-like verbs, one file per group. Containers, exec,
-// volumes, networks and the system verbs speak berthd's native API (client.h); the image
-// verbs still use the local image store under --root until they move to the API. Each add*
-// registers subcommands; callbacks set ctx.exit_code and report errors through ctx.fail.
+// The berth command line: docker-like verbs, one file per group, speaking berthd's native
+// API (client.h). Each add* registers subcommands; callbacks set ctx.exit_code and report
+// errors through ctx.fail.
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "cli/berth/client.h"
 #include "common/result.h"
 #include "common/strings.h"
-#include "image/image_store.h"
 
 namespace berth::cli {
 
@@ -23,14 +22,11 @@ inline constexpr int kExitCannotInvoke = 126;
 inline constexpr int kExitNotFound = 127;
 
 struct Context {
-  std::string root = "/var/lib/berth";
   std::string host;  // -H/--host; empty: $BERTH_HOST or the default socket
   int exit_code = 0;
 
   // Prints "berth: message" on stderr and sets exit_code (1 unless given).
   void fail(const Error& e, int code = kExitFailed);
-  // Opens the image store under --root, or reports why not (nullptr then).
-  std::unique_ptr<image::ImageStore> images();
   // The connection to berthd, made on first use.
   Api& api();
   // Another connection, for a stream held open while api() sends requests.
@@ -62,10 +58,20 @@ void addSystemVerbs(CLI::App& app, Context& ctx);       // version, info, events
 void inspectObjects(Context& ctx, const std::vector<std::string>& names, const std::string& format,
                     const std::string& type);
 
-// "3 minutes ago" from an RFC 3339 time.
-std::string humanSince(const std::string& rfc3339);
+// "3 minutes ago" from unix seconds ("N/A" for 0).
+std::string humanSince(int64_t unix_seconds);
 // "2.1MB", as docker prints sizes.
 std::string humanSize(uint64_t bytes);
+// "/v1/images/<ref>", the API path of an image.
+std::string imagePath(const std::string& ref);
+
+// Sends what `fd` holds to its end as the tar body of `POST target` and follows the JSON
+// lines that come back (transfer.cc): each {"progress": line} goes to `on_progress`; the
+// answer's last object is the result, or its {"error"} the error. With a `label`, the
+// upload shows progress on stderr (a bar on a terminal; `total` bytes, 0: unknown).
+Result<nlohmann::json> postArchive(Context& ctx, const std::string& target, int fd,
+                                   const std::string& label, uint64_t total,
+                                   const std::function<void(const std::string&)>& on_progress);
 
 // Attaches to a created (or stopped) container, starts it, pumps its streams until its
 // output ends and returns its exit code (run, start -a). `remove`: the daemon removes
