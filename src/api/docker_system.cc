@@ -290,6 +290,7 @@ void addDockerRoutes(Router& router, Engine& engine) {
   docker::addExec(router, engine);
   docker::addNetworks(router, engine);
   docker::addVolumes(router, engine);
+  docker::addImages(router, engine);
 }
 
 }  // namespace berth::api

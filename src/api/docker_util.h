@@ -42,5 +42,6 @@ void addContainers(Router& r, engine::Engine& e);
 void addExec(Router& r, engine::Engine& e);
 void addNetworks(Router& r, engine::Engine& e);
 void addVolumes(Router& r, engine::Engine& e);
+void addImages(Router& r, engine::Engine& e);
 
 }  // namespace berth::api::docker

@@ -160,10 +160,12 @@ const char* kUpgradeHead =
     "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
 const char* kRawHead = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n";
 
-// True once the peer of a hijacked connection has hung up.
+// True once the peer of a hijacked connection has closed it. A half-close is not that:
+// clients with no stdin to send (docker run without -i) shut their writing side at once,
+// and still read the container's output.
 bool hungUp(int fd) {
-  pollfd p{fd, POLLRDHUP, 0};
-  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+  pollfd p{fd, 0, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
 }
 
 }  // namespace
