@@ -19,6 +19,7 @@ constexpr int kEventPut = 0;
 constexpr int kEventDelete = 1;
 constexpr size_t kPooledReaders = 8;        // reading connections kept open between reads
 constexpr Revision kWatchBatchRevs = 1000;  // revisions read by one Watch::next
+constexpr int64_t kCheckpointEvery = 32;    // batches between two checkpoints
 
 // One statement per entry: the wrapper prepares only the first statement of a string.
 const char* const kSchema[] = {
@@ -184,7 +185,11 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::open(const std::string& pa
   if (!db) return db.error().context("open store " + quote(path));
   std::unique_ptr<EmbeddedStore> store(new EmbeddedStore(path, std::move(*db)));
   if (Status s = store->load(); !s) return s.error().context("open store " + quote(path));
+  auto checkpointer = Db::open(path);
+  if (!checkpointer) return checkpointer.error().context("open store " + quote(path));
+  store->checkpointer_db_ = std::move(*checkpointer);
   store->committer_ = std::thread([s = store.get()] { s->commitLoop(); });
+  store->checkpointer_ = std::thread([s = store.get()] { s->checkpointLoop(); });
   store->expirer_ = std::thread([s = store.get()] { s->expiryLoop(); });
   return store;
 }
@@ -193,6 +198,8 @@ EmbeddedStore::EmbeddedStore(std::string path, std::unique_ptr<Db> writer)
     : path_(std::move(path)), writer_(std::move(writer)) {}
 
 Status EmbeddedStore::load() {
+  // The checkpointer thread checkpoints; commits only append to the WAL.
+  BERTH_RETURN_IF_ERROR(writer_->exec("PRAGMA wal_autocheckpoint=0"));
   BERTH_RETURN_IF_ERROR(writer_->transaction([&]() -> Status {
     for (const char* sql : kSchema) BERTH_RETURN_IF_ERROR(writer_->exec(sql));
     return okStatus();
@@ -226,6 +233,28 @@ EmbeddedStore::~EmbeddedStore() {
     queue_cv_.notify_all();
   }
   if (committer_.joinable()) committer_.join();
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoint_stopping_ = true;
+    checkpoint_cv_.notify_all();
+  }
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+void EmbeddedStore::checkpointLoop() {
+  std::unique_lock lock(checkpoint_mu_);
+  while (true) {
+    checkpoint_cv_.wait(lock, [&] { return checkpoint_stopping_ || uncheckpointed_ > 0; });
+    if (checkpoint_stopping_) break;
+    uncheckpointed_ = 0;
+    lock.unlock();
+    // PASSIVE: copies what no reader still needs and never blocks the committer. A failure
+    // only leaves the WAL longer; the next round tries again.
+    (void)checkpointer_db_->exec("PRAGMA wal_checkpoint(PASSIVE)");
+    lock.lock();
+  }
+  lock.unlock();
+  (void)checkpointer_db_->exec("PRAGMA wal_checkpoint(RESTART)");
 }
 
 template <class T>
@@ -459,6 +488,12 @@ void EmbeddedStore::commitBatch(std::vector<std::unique_ptr<Request>>& batch) {
     revision_cv_.notify_all();
   }
   for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(replies[i]));
+  if (++batches_since_checkpoint_ >= kCheckpointEvery) {
+    batches_since_checkpoint_ = 0;
+    std::lock_guard lock(checkpoint_mu_);
+    ++uncheckpointed_;
+    checkpoint_cv_.notify_one();
+  }
 }
 
 Result<EmbeddedStore::Reply> EmbeddedStore::apply(Request& request, Revision& revision) {

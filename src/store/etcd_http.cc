@@ -24,7 +24,7 @@ namespace {
 
 constexpr auto kFirstBackoff = std::chrono::milliseconds(20);
 constexpr auto kLastBackoff = std::chrono::milliseconds(1000);
-constexpr size_t kIdleConnections = 64;
+constexpr size_t kIdleConnections = 256;  // one per concurrent caller, up to this
 // gRPC status codes that etcd's gateway puts in its error bodies.
 constexpr int kGrpcInvalidArgument = 3;
 constexpr int kGrpcNotFound = 5;
