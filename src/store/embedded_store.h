@@ -82,7 +82,6 @@ class EmbeddedStore : public Store {
   Status writeEvent(Revision rev, int seq, const KeyValue& kv, bool deleted);
 
   void expiryLoop();
-  void checkpointLoop();
 
   // Runs `read` in one read transaction on a pooled reading connection.
   template <class T>
@@ -115,18 +114,10 @@ class EmbeddedStore : public Store {
   bool lease_stopping_ = false;           // GUARDED_BY(lease_mu_)
   LeaseId lease_counter_ = 0;             // the committer's
 
-  // Checkpoints run on a thread of their own so that no writer waits for the database
-  // file's fsync: the committer only appends to the WAL and nudges the checkpointer.
-  std::mutex checkpoint_mu_;
-  std::condition_variable checkpoint_cv_;
   int64_t batches_since_checkpoint_ = 0;  // the committer's
-  int64_t uncheckpointed_ = 0;            // checkpoints asked for; GUARDED_BY(checkpoint_mu_)
-  bool checkpoint_stopping_ = false;      // GUARDED_BY(checkpoint_mu_)
-  std::unique_ptr<image::Db> checkpointer_db_;
 
   std::thread committer_;
   std::thread expirer_;
-  std::thread checkpointer_;
 };
 
 }  // namespace berth::store
