@@ -8,10 +8,13 @@
 #   gateway   the same etcd called directly through its JSON gateway (raw HTTP): the reference.
 # etcd runs with its defaults (fsync on every commit: the same durability as the embedded
 # store) on loopback, in a temp dir on the same disk as the embedded store's file.
-# Usage: bash bench/store.sh [SECONDS]   (after: cmake --build build --target store_load)
+# The disk's fsync latency swings by 10× within minutes on a shared machine, so the backends
+# take turns: ROUNDS rounds of every backend per row, and the median of each is reported.
+# Usage: bash bench/store.sh [SECONDS] [ROUNDS]  (after: cmake --build build --target store_load)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-5}
+secs=${1:-3}
+rounds=${2:-3}
 scripts/deps.sh >/dev/null
 load=$PWD/build/bin/store_load
 [ -x "$load" ] || { echo "build store_load first: cmake --build build --target store_load" >&2; exit 1; }
@@ -37,18 +40,27 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 declare -A rate p99
 runs=("put 32" "put 1" "put 256" "range 32" "range 1")
 for run in "${runs[@]}"; do
   read -r op clients <<<"$run"
+  declare -A rates=() p99s=()
+  for round in $(seq "$rounds"); do
+    for backend in gateway etcd embedded; do
+      target=127.0.0.1:$cport
+      [ "$backend" = embedded ] && target=$work/embedded-$op-$clients.db
+      read -r _ _ _ r _ l < <("$load" "$backend" "$op" "$clients" "$secs" "$target")
+      rates[$backend]+=" $r"; p99s[$backend]+=" $l"
+    done
+  done
   for backend in gateway etcd embedded; do
-    target=127.0.0.1:$cport
-    [ "$backend" = embedded ] && target=$work/embedded-$op-$clients.db
-    read -r _ _ _ r _ l < <("$load" "$backend" "$op" "$clients" "$secs" "$target")
-    rate[$backend,$op,$clients]=$r; p99[$backend,$op,$clients]=$l
+    rate[$backend,$op,$clients]=$(median <<<"${rates[$backend]}")
+    p99[$backend,$op,$clients]=$(median <<<"${p99s[$backend]}")
   done
 done
 
+echo "medians of $rounds rounds of $secs s each"
 printf '%-6s %-8s %-10s %10s %9s %14s\n' op clients backend ops/s p99_us "vs etcd gateway"
 for run in "${runs[@]}"; do
   read -r op clients <<<"$run"
