@@ -44,8 +44,7 @@ const char* const kSchema[] = {
     "CREATE TABLE IF NOT EXISTS events(rev INTEGER NOT NULL, seq INTEGER NOT NULL, "
     "key TEXT NOT NULL, type INTEGER NOT NULL, value TEXT NOT NULL, "
     "create_rev INTEGER NOT NULL, version INTEGER NOT NULL, lease INTEGER NOT NULL, "
-    "PRIMARY KEY(rev, seq)) WITHOUT ROWID",
-    "CREATE INDEX IF NOT EXISTS events_by_key ON events(key, rev)",
+    "prev_rev INTEGER NOT NULL, PRIMARY KEY(rev, seq)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS leases(id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO store_meta VALUES('schema', 1), ('revision', 0), ('compacted', 0), "
     "('lease_counter', 0)",
@@ -93,20 +92,33 @@ Result<std::optional<KeyValue>> currentKey(Db& db, const std::string& key) {
   return std::optional<KeyValue>(kvOf(rows[0]));
 }
 
-// The keys a delete op removes, in key order.
-Result<std::vector<std::string>> keysToDelete(Db& db, const Op& op) {
-  std::vector<SqlRow> rows;
-  if (op.type == Op::Type::kDelete) {
-    rows = BERTH_TRY(db.query("SELECT key FROM kv WHERE key = ?", {op.key}));
-  } else if (std::string end = prefixEnd(op.key); end.empty()) {
-    rows = BERTH_TRY(db.query("SELECT key FROM kv WHERE key >= ? ORDER BY key", {op.key}));
-  } else {
-    rows = BERTH_TRY(
-        db.query("SELECT key FROM kv WHERE key >= ? AND key < ? ORDER BY key", {op.key, end}));
-  }
-  std::vector<std::string> keys;
-  for (auto& r : rows) keys.push_back(asText(r[0]));
-  return keys;
+// The keys a delete op removes, in key order, with their mod_rev.
+Result<std::vector<SqlRow>> keysToDelete(Db& db, const Op& op) {
+  if (op.type == Op::Type::kDelete)
+    return db.query("SELECT key, mod_rev FROM kv WHERE key = ?", {op.key});
+  if (std::string end = prefixEnd(op.key); !end.empty())
+    return db.query("SELECT key, mod_rev FROM kv WHERE key >= ? AND key < ? ORDER BY key",
+                    {op.key, end});
+  return db.query("SELECT key, mod_rev FROM kv WHERE key >= ? ORDER BY key", {op.key});
+}
+
+// A key as of revision `at` (≥ the compacted revision), walking back from the present: the
+// first change after `at` names, in prev_rev, the revision the key had before it (0: none),
+// and the event of that revision holds the key as it was.
+Result<std::optional<KeyValue>> keyAt(Db& db, const std::string& key, Revision at) {
+  auto after = BERTH_TRY(db.query(
+      "SELECT prev_rev FROM events WHERE rev > ? AND key = ? ORDER BY rev LIMIT 1", {at, key}));
+  if (after.empty()) return currentKey(db, key);  // unchanged since
+  Revision prev = asInt(after[0][0]);
+  if (prev == 0) return std::optional<KeyValue>();
+  auto rows =
+      BERTH_TRY(db.query("SELECT key, value, create_rev, rev, version, lease FROM events "
+                         "WHERE rev = ? AND key = ?",
+                         {prev, key}));
+  if (rows.empty())
+    return internalError("history of " + quote(key) + " has no event at revision " +
+                         std::to_string(prev));
+  return std::optional<KeyValue>(kvOf(rows[0]));
 }
 
 Status checkRevision(Db& db, Revision wanted) {
@@ -278,12 +290,7 @@ Result<std::optional<KeyValue>> EmbeddedStore::get(const std::string& key, Revis
       [&](Db& db) -> Result<std::optional<KeyValue>> {
     if (revision == 0) return currentKey(db, key);
     BERTH_RETURN_IF_ERROR(checkRevision(db, revision));
-    auto rows =
-        BERTH_TRY(db.query("SELECT key, value, create_rev, rev, version, lease, type FROM events "
-                           "WHERE key = ? AND rev <= ? ORDER BY rev DESC LIMIT 1",
-                           {key, revision}));
-    if (rows.empty() || asInt(rows[0][6]) == kEventDelete) return std::optional<KeyValue>();
-    return std::optional<KeyValue>(kvOf(rows[0]));
+    return keyAt(db, key, revision);
   };
   auto r = withReader(read);
   if (!r) return r.error().context("get " + quote(key));
@@ -300,32 +307,41 @@ Result<RangeResult> EmbeddedStore::range(const std::string& prefix, const RangeO
     out.revision = BERTH_TRY(metaValue(db, "revision"));
     std::vector<SqlValue> params{prefix};
     if (!end.empty()) params.emplace_back(end);
-    std::vector<SqlRow> rows;
-    if (options.revision == 0) {
-      params.emplace_back(options.limit > 0 ? options.limit + 1 : -1);
-      rows = BERTH_TRY(
-          db.query(end.empty() ? "SELECT key, value, create_rev, mod_rev, version, lease FROM kv "
-                                 "WHERE key >= ? ORDER BY key LIMIT ?"
-                               : "SELECT key, value, create_rev, mod_rev, version, lease FROM kv "
-                                 "WHERE key >= ? AND key < ? ORDER BY key LIMIT ?",
+    const bool now = options.revision == 0;
+    if (!now) BERTH_RETURN_IF_ERROR(checkRevision(db, options.revision));
+    // At an old revision, every key matters: the limit applies after the walk back.
+    params.emplace_back(now && options.limit > 0 ? options.limit + 1 : -1);
+    auto rows = BERTH_TRY(
+        db.query(end.empty() ? "SELECT key, value, create_rev, mod_rev, version, lease FROM kv "
+                               "WHERE key >= ? ORDER BY key LIMIT ?"
+                             : "SELECT key, value, create_rev, mod_rev, version, lease FROM kv "
+                               "WHERE key >= ? AND key < ? ORDER BY key LIMIT ?",
+                 params));
+    std::map<std::string, KeyValue> kvs;
+    for (const SqlRow& r : rows) kvs.emplace(asText(r[0]), kvOf(r));
+    if (!now) {
+      // Keys changed since the revision take their value from then (or vanish).
+      params.back() = options.revision;
+      auto changed = BERTH_TRY(
+          db.query(end.empty() ? "SELECT DISTINCT key FROM events WHERE key >= ? AND rev > ?"
+                               : "SELECT DISTINCT key FROM events WHERE key >= ? AND key < ? "
+                                 "AND rev > ?",
                    params));
-    } else {
-      BERTH_RETURN_IF_ERROR(checkRevision(db, options.revision));
-      // Each key's last event at or before the revision; deleted keys are filtered below.
-      params.emplace_back(options.revision);
-      rows = BERTH_TRY(db.query(
-          std::string("SELECT key, value, create_rev, MAX(rev), version, lease, type FROM events "
-                      "WHERE key >= ? ") +
-              (end.empty() ? "" : "AND key < ? ") + "AND rev <= ? GROUP BY key ORDER BY key",
-          params));
-      std::erase_if(rows, [](const SqlRow& r) { return asInt(r[6]) == kEventDelete; });
+      for (const SqlRow& r : changed) {
+        std::string key = asText(r[0]);
+        auto then = BERTH_TRY(keyAt(db, key, options.revision));
+        if (then)
+          kvs.insert_or_assign(key, std::move(*then));
+        else
+          kvs.erase(key);
+      }
     }
-    for (const SqlRow& r : rows) {
+    for (auto& [key, kv] : kvs) {
       if (options.limit > 0 && static_cast<int64_t>(out.kvs.size()) == options.limit) {
         out.more = true;
         break;
       }
-      out.kvs.push_back(kvOf(r));
+      out.kvs.push_back(std::move(kv));
     }
     return out;
   };
@@ -536,12 +552,14 @@ Result<TxnResult> EmbeddedStore::applyTxn(const Txn& txn, Revision& revision) {
           db.exec("INSERT OR REPLACE INTO kv(key, value, create_rev, mod_rev, version, lease) "
                   "VALUES(?, ?, ?, ?, ?, ?)",
                   {kv.key, kv.value, kv.create_revision, rev, kv.version, kv.lease}));
-      BERTH_RETURN_IF_ERROR(writeEvent(rev, seq++, kv, false));
+      BERTH_RETURN_IF_ERROR(writeEvent(rev, seq++, kv, false, old ? old->mod_revision : 0));
       continue;
     }
-    for (const std::string& key : BERTH_TRY(keysToDelete(db, op))) {
+    for (const SqlRow& r : BERTH_TRY(keysToDelete(db, op))) {
+      std::string key = asText(r[0]);
       BERTH_RETURN_IF_ERROR(db.exec("DELETE FROM kv WHERE key = ?", {key}));
-      BERTH_RETURN_IF_ERROR(writeEvent(rev, seq++, KeyValue{key, "", 0, rev, 0, 0}, true));
+      BERTH_RETURN_IF_ERROR(
+          writeEvent(rev, seq++, KeyValue{key, "", 0, rev, 0, 0}, true, asInt(r[1])));
       ++deleted;
     }
   }
@@ -549,12 +567,13 @@ Result<TxnResult> EmbeddedStore::applyTxn(const Txn& txn, Revision& revision) {
   return TxnResult{succeeded, revision, deleted};
 }
 
-Status EmbeddedStore::writeEvent(Revision rev, int seq, const KeyValue& kv, bool deleted) {
+Status EmbeddedStore::writeEvent(Revision rev, int seq, const KeyValue& kv, bool deleted,
+                                 Revision prev) {
   return writer_->exec(
-      "INSERT INTO events(rev, seq, key, type, value, create_rev, version, lease) "
-      "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO events(rev, seq, key, type, value, create_rev, version, lease, prev_rev) "
+      "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {rev, int64_t{seq}, kv.key, int64_t{deleted ? kEventDelete : kEventPut}, kv.value,
-       kv.create_revision, kv.version, kv.lease});
+       kv.create_revision, kv.version, kv.lease, prev});
 }
 
 Result<EmbeddedStore::Reply> EmbeddedStore::applyRevoke(LeaseId id, Revision& revision) {
@@ -577,10 +596,11 @@ Result<EmbeddedStore::Reply> EmbeddedStore::applyCompact(Revision to) {
     return invalidArgument("revision " + std::to_string(to) +
                            " is in the future (the store is at " + std::to_string(now) + ")");
   if (to <= compacted_) return compactedError(to, compacted_);
-  // Before `to`, a key's event matters only if it is the key's last one and a put.
+  // Before `to`, a key's event matters only if it is a put and the key's last event at or
+  // before `to` (keyAt reads it for any revision from `to` on).
   BERTH_RETURN_IF_ERROR(
-      db.exec("DELETE FROM events WHERE rev < ?1 AND (type = 1 OR EXISTS (SELECT 1 FROM events AS "
-              "newer WHERE newer.key = events.key AND newer.rev > events.rev AND newer.rev <= ?1))",
+      db.exec("DELETE FROM events WHERE rev < ?1 AND (type = 1 OR (rev, key) NOT IN "
+              "(SELECT MAX(rev), key FROM events WHERE rev <= ?1 GROUP BY key))",
               {to}));
   BERTH_RETURN_IF_ERROR(db.exec("UPDATE store_meta SET value = ? WHERE name = 'compacted'", {to}));
   compacted_ = to;

@@ -19,11 +19,16 @@
 //                                        'compacted' history before it is gone,
 //                                        'lease_counter' the last lease id granted
 //   kv(key PRIMARY KEY, value, create_rev, mod_rev, version, lease)   the current state
-//   events(rev, seq, key, type, value, create_rev, version, lease)    the history: one row
-//       per change, seq its place in its transaction; type 0 put, 1 delete
+//   events(rev, seq, key, type, value, create_rev, version, lease, prev_rev)   the history:
+//       one row per change, seq its place in its transaction; type 0 put, 1 delete; prev_rev
+//       the key's mod_rev before the change (0: it did not exist). No index on key: a
+//       commit then dirties the kv page and the history's last page, and a read at an old
+//       revision walks back from the present along prev_rev (its cost grows with the
+//       changes since that revision)
 //   leases(id PRIMARY KEY, ttl)                                       live leases, ttl in s
-// compact(R) deletes events before R except each key's last put (a range at revision ≥ R
-// still needs it); watches read the events table, so they never miss what was committed.
+// compact(R) deletes events before R except each key's last put at or before R (a read at
+// a revision ≥ R may still need it); watches read the events table, so they never miss
+// what was committed.
 
 #include <atomic>
 #include <condition_variable>
@@ -79,7 +84,7 @@ class EmbeddedStore : public Store {
   Result<TxnResult> applyTxn(const Txn& txn, Revision& revision);
   Result<Reply> applyRevoke(LeaseId id, Revision& revision);
   Result<Reply> applyCompact(Revision to);
-  Status writeEvent(Revision rev, int seq, const KeyValue& kv, bool deleted);
+  Status writeEvent(Revision rev, int seq, const KeyValue& kv, bool deleted, Revision prev);
 
   void expiryLoop();
 

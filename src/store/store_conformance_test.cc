@@ -184,6 +184,35 @@ TYPED_TEST(StoreTest, RangeReturnsThePrefixInKeyOrderWithLimitAndRevision) {
   EXPECT_EQ(everything->kvs.size(), 5u);
 }
 
+TYPED_TEST(StoreTest, AReadAtAnOldRevisionSeesKeysAsTheyWereThen) {
+  Revision a1 = this->put("/old/a", "a1");
+  Revision b1 = this->put("/old/b", "b1");
+  ASSERT_TRUE(this->store_->del("/old/a"));
+  this->put("/old/c", "c1");
+  Revision a2 = this->put("/old/a", "a2");  // a new life: created again
+  this->put("/old/b", "b2");
+
+  auto then = this->store_->range("/old/", {.revision = b1});
+  ASSERT_TRUE(then) << then.error().message();
+  ASSERT_EQ(then->kvs.size(), 2u);
+  EXPECT_EQ(then->kvs[0], (KeyValue{"/old/a", "a1", a1, a1, 1, 0}));
+  EXPECT_EQ(then->kvs[1], (KeyValue{"/old/b", "b1", b1, b1, 1, 0}));
+  auto limited = this->store_->range("/old/", {.limit = 1, .revision = b1});
+  ASSERT_TRUE(limited);
+  ASSERT_EQ(limited->kvs.size(), 1u);
+  EXPECT_TRUE(limited->more);
+
+  EXPECT_FALSE(this->get("/old/a", b1 + 1));  // deleted then
+  EXPECT_FALSE(this->get("/old/c", b1));      // not created yet
+  auto a = this->get("/old/a", a2);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->create_revision, a2);
+  EXPECT_EQ(a->version, 1);
+  auto now = this->store_->range("/old/");
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->kvs.size(), 3u);
+}
+
 TYPED_TEST(StoreTest, DeletesCountWhatTheyRemoveAndOnlyThenBumpTheRevision) {
   this->put("/d/1", "x");
   this->put("/d/2", "x");
