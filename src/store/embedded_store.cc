@@ -17,20 +17,18 @@ namespace {
 constexpr int64_t kSchemaVersion = 1;
 constexpr int kEventPut = 0;
 constexpr int kEventDelete = 1;
-constexpr size_t kPooledReaders = 8;        // reading connections kept open between reads
+constexpr size_t kPooledReaders = 64;       // reading connections kept open between reads
 constexpr Revision kWatchBatchRevs = 1000;  // revisions read by one Watch::next
 // Batches between two checkpoints. The committer checkpoints itself, after acknowledging
 // a batch: a checkpoint that runs beside the committer never finishes under steady load,
 // so the WAL would never restart and would grow without end.
 constexpr int64_t kCheckpointEvery = 64;
-// Each connection caches up to 64 MiB of pages and maps the file: without them, every page
-// the committer touches is a pread into a small cache.
-const char* const kConnectionPragmas[] = {"PRAGMA cache_size=-65536",
-                                          "PRAGMA mmap_size=1073741824"};
-
-Result<std::unique_ptr<Db>> openConnection(const std::string& path) {
+// Every connection maps the file, so reads copy no pages; the committer also keeps up to
+// 64 MiB of the pages it changes in its cache (readers keep SQLite's small default).
+Result<std::unique_ptr<Db>> openConnection(const std::string& path, bool writer) {
   auto db = BERTH_TRY(Db::open(path));
-  for (const char* sql : kConnectionPragmas) BERTH_RETURN_IF_ERROR(db->exec(sql));
+  BERTH_RETURN_IF_ERROR(db->exec("PRAGMA mmap_size=1073741824"));
+  if (writer) BERTH_RETURN_IF_ERROR(db->exec("PRAGMA cache_size=-65536"));
   return db;
 }
 
@@ -206,7 +204,7 @@ class EmbeddedStore::EmbeddedWatch : public Watch {
 };
 
 Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::open(const std::string& path) {
-  auto db = openConnection(path);
+  auto db = openConnection(path, true);
   if (!db) return db.error().context("open store " + quote(path));
   std::unique_ptr<EmbeddedStore> store(new EmbeddedStore(path, std::move(*db)));
   if (Status s = store->load(); !s) return s.error().context("open store " + quote(path));
@@ -267,7 +265,7 @@ Result<T> EmbeddedStore::withReader(const std::function<Result<T>(Db&)>& read) {
     }
   }
   if (!db) {
-    auto opened = openConnection(path_);
+    auto opened = openConnection(path_, false);
     if (!opened) return opened.error().context("open a reader of store " + quote(path_));
     db = std::move(*opened);
   }
