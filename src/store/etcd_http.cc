@@ -43,7 +43,9 @@ std::string lowerFirst(std::string m) {
 std::string describe(const error_code& ec) { return lowerFirst(ec.message()); }
 
 struct Connection {
-  explicit Connection(net::io_context& io) : socket(io) {}
+  // Beast reads at most the buffer's free capacity per call; without room reserved, a
+  // range answer of a few KiB takes a dozen 512-byte reads.
+  explicit Connection(net::io_context& io) : socket(io) { buffer.reserve(64 << 10); }
   tcp::socket socket;
   boost::beast::flat_buffer buffer;  // bytes read past the last response
 };
