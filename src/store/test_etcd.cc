@@ -43,13 +43,20 @@ Result<int> freePort() {
 Result<std::unique_ptr<EtcdProcess>> EtcdProcess::start() {
   if (::access(kEtcd, X_OK) != 0)
     return unsupported(std::string(kEtcd) + " is not installed (scripts/deps.sh: etcd-server)");
-  char tmpl[] = "/tmp/berth-etcd-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) return errnoError("mkdtemp", errno);
-  int client = BERTH_TRY(freePort());
-  int peer = BERTH_TRY(freePort());
-  std::unique_ptr<EtcdProcess> etcd(new EtcdProcess(tmpl, client, peer));
-  BERTH_RETURN_IF_ERROR(etcd->launch());
-  return etcd;
+  // A port found free may be taken by a parallel test before etcd binds it: then etcd
+  // exits at once, and another pair of ports is tried.
+  Error last = internalError("start etcd: not tried");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    char tmpl[] = "/tmp/berth-etcd-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return errnoError("mkdtemp", errno);
+    int client = BERTH_TRY(freePort());
+    int peer = BERTH_TRY(freePort());
+    std::unique_ptr<EtcdProcess> etcd(new EtcdProcess(tmpl, client, peer));
+    Status s = etcd->launch();
+    if (s) return etcd;
+    last = s.error();
+  }
+  return last;
 }
 
 EtcdProcess::~EtcdProcess() {
