@@ -23,6 +23,7 @@ constexpr Revision kWatchBatchRevs = 1000;  // revisions read by one Watch::next
 // a batch: a checkpoint that runs beside the committer never finishes under steady load,
 // so the WAL would never restart and would grow without end.
 constexpr int64_t kCheckpointEvery = 64;
+
 // Every connection maps the file, so reads copy no pages; the committer also keeps up to
 // 64 MiB of the pages it changes in its cache (readers keep SQLite's small default).
 Result<std::unique_ptr<Db>> openConnection(const std::string& path, bool writer) {
