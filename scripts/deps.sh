@@ -9,6 +9,7 @@ packages=(
   libarchive-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
   libmnl-dev libnftables-dev libldns-dev
+  etcd-server etcd-client
   busybox-static iproute2 jq nftables dnsutils curl iperf3
   podman conmon crun runc hyperfine skopeo umoci
   docker.io python3-docker docker-compose

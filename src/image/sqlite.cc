@@ -22,16 +22,22 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path) {
   return db;
 }
 
-Db::~Db() { sqlite3_close(db_); }
+Db::~Db() {
+  for (auto& [sql, st] : statements_) sqlite3_finalize(st);
+  sqlite3_close(db_);
+}
 
 Error Db::error(const std::string& what) const {
   return internalError("database: " + what + ": " + sqlite3_errmsg(db_));
 }
 
 Result<sqlite3_stmt*> Db::prepare(const std::string& sql, const std::vector<SqlValue>& params) {
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-    return error("prepare " + quote(sql));
+  sqlite3_stmt*& st = statements_[sql];
+  if (st == nullptr && sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    Error e = error("prepare " + quote(sql));
+    statements_.erase(sql);
+    return e;
+  }
   for (size_t i = 0; i < params.size(); ++i) {
     int idx = static_cast<int>(i + 1);
     int rc = SQLITE_OK;
@@ -42,8 +48,9 @@ Result<sqlite3_stmt*> Db::prepare(const std::string& sql, const std::vector<SqlV
     else
       rc = sqlite3_bind_null(st, idx);
     if (rc != SQLITE_OK) {
-      sqlite3_finalize(st);
-      return error("bind parameter " + std::to_string(idx));
+      Error e = error("bind parameter " + std::to_string(idx));
+      release(st);
+      return e;
     }
   }
   return st;
@@ -63,7 +70,7 @@ Result<std::vector<SqlRow>> Db::query(const std::string& sql, const std::vector<
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) {
       Error e = error("run " + quote(sql));
-      sqlite3_finalize(st);
+      release(st);
       return e;
     }
     SqlRow row;
@@ -82,8 +89,13 @@ Result<std::vector<SqlRow>> Db::query(const std::string& sql, const std::vector<
     }
     rows.push_back(std::move(row));
   }
-  sqlite3_finalize(st);
+  release(st);
   return rows;
+}
+
+void Db::release(sqlite3_stmt* st) {
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
 }
 
 Status Db::transaction(const std::function<Status()>& body) {

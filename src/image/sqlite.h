@@ -1,6 +1,7 @@
 #pragma once
 // A thin RAII wrapper over SQLite: open in WAL mode, run statements with bound text and
 // integer parameters, read rows, and transactions that roll back unless committed.
+// Statements are prepared once per distinct SQL text and kept for reuse.
 // One Db per thread; not thread-safe.
 
 #include <sqlite3.h>
@@ -9,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -35,8 +37,10 @@ class Db {
  private:
   explicit Db(sqlite3* db) : db_(db) {}
   Result<sqlite3_stmt*> prepare(const std::string& sql, const std::vector<SqlValue>& params);
+  void release(sqlite3_stmt* st);  // back to the cache, reset and unbound
   Error error(const std::string& what) const;
   sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
 };
 
 inline std::string asText(const SqlValue& v) {
