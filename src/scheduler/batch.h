@@ -1,0 +1,54 @@
+#pragma once
+// What one call's tasks share while the scheduler places them: the cluster, the template
+// the tasks are made from, and the id of the task being placed now. Filters and scorers
+// read it; only the scheduler changes it.
+
+#include <string>
+
+#include "scheduler/cluster.h"
+#include "scheduler/model.h"
+
+namespace berth::scheduler {
+
+struct Batch {
+  const Cluster& cluster;
+  const TaskSpec& spec;
+  std::string task_id;  // the task being placed now
+};
+
+// The nodes in the same scope as any node in `holders`: the nodes themselves (scope "")
+// or every node sharing their value of label `scope` (holders without it add nothing).
+template <typename ForEachHolder>
+NodeSet scopeOf(const Cluster& c, const std::string& scope, ForEachHolder&& for_each) {
+  NodeSet out = c.emptySet();
+  const LabelKey* key = scope.empty() ? nullptr : c.labelKey("node.labels." + scope);
+  std::vector<bool> seen;
+  if (key) seen.resize(key->values.size());
+  for_each([&](NodeId n, uint32_t) {
+    if (scope.empty()) {
+      out.set(n);
+    } else if (key && key->of_node[n] >= 0 && !seen[key->of_node[n]]) {
+      seen[key->of_node[n]] = true;
+      out |= key->nodes[key->of_node[n]];
+    }
+  });
+  return out;
+}
+
+// scopeOf the nodes holding tasks the rule's selector picks.
+NodeSet targetScope(const Cluster& c, const AffinityRule& rule);
+
+}  // namespace berth::scheduler
+
+namespace berth::scheduler {
+
+// Whether node n shares the scope ("" = the node itself, else a label key) with a node
+// holding tasks the selector picks. A node without the scope label shares nothing.
+bool targetInScope(const Cluster& c, const std::string& scope, const Selector& target, NodeId n);
+
+// "on the node" / "in its zone", for explanations.
+std::string scopeWords(const std::string& scope);
+// "task of service 'db'", "task labelled app=db", "task 'web.1'".
+std::string targetWords(const Selector& s);
+
+}  // namespace berth::scheduler
