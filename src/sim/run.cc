@@ -99,6 +99,10 @@ Result<Report> runScenario(const Scenario& s, bool check) {
   for (const auto& [_, count] : per_zone) zones.push_back(count);
   r.zone_stddev = stddev(zones);
 
+  if (check) {
+    r.checked = true;
+    r.check = sim::check(snapshot(c));
+  }
   if (s.down > 0 && !nodes.empty()) {
     // Fail every k-th node; then every task not on them must still be where it was.
     std::unordered_map<std::string, sched::NodeId> before;
@@ -133,10 +137,7 @@ Result<Report> runScenario(const Scenario& s, bool check) {
   for (const auto& [why, count] : reasons) r.reasons.emplace_back(why, count);
   std::sort(r.reasons.begin(), r.reasons.end(),
             [](const auto& x, const auto& y) { return x.second > y.second; });
-  if (check) {
-    r.checked = true;
-    r.check = sim::check(snapshot(c));
-  }
+  if (check && r.down) r.after_down = sim::check(snapshot(c));
   return r;
 }
 
@@ -164,8 +165,14 @@ std::string formatReport(const Report& r) {
     add("unplaced %zu: %s\n", count, why.c_str());
   }
   if (r.checked) {
-    add("violations: %zu (independent checker)\n", r.check.violations);
+    add("violations: %zu (independent checker, after placement)\n", r.check.violations);
     for (const auto& e : r.check.examples) add("  %s\n", e.c_str());
+    if (r.down) {
+      add("violations after the failures: %zu (all kinds; a task that stays put can lose its hard affinity target)\n",
+          r.after_down.violations);
+      for (size_t i = 0; i < r.after_down.examples.size() && i < 3; ++i)
+        add("  %s\n", r.after_down.examples[i].c_str());
+    }
   } else {
     out += "violations: not checked\n";
   }

@@ -25,7 +25,9 @@ struct Report {
   size_t down = 0, lost = 0, moved = 0, others_moved = 0, lost_unplaced = 0;
   double down_seconds = 0;
   bool checked = false;
-  CheckResult check;
+  CheckResult check;       // right after placement: must be 0
+  CheckResult after_down;  // after the failures (a task whose hard affinity target
+                           // moved off a failed node stays put, so it can break)
 };
 
 // Errors: a node or service the scheduler refuses (invalid spec, duplicate name).
