@@ -33,6 +33,8 @@ void countReasons(const sched::Plan& plan, std::map<std::string, size_t>& reason
   for (const auto& u : plan.unplaced) ++reasons[u.reason];
 }
 
+}  // namespace
+
 Assignment snapshot(const sched::Cluster& c) {
   Assignment a;
   for (sched::NodeId n = 0; n < c.nodeCount(); ++n) a.nodes.push_back(c.node(n));
@@ -42,8 +44,6 @@ Assignment snapshot(const sched::Cluster& c) {
   }
   return a;
 }
-
-}  // namespace
 
 Result<Report> runScenario(const Scenario& s, bool check) {
   std::vector<sched::NodeSpec> nodes = generateNodes(s.cluster, s.seed);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "scheduler/cluster.h"
 #include "sim/checker.h"
 #include "sim/scenario.h"
 
@@ -29,6 +30,9 @@ struct Report {
   CheckResult after_down;  // after the failures (a task whose hard affinity target
                            // moved off a failed node stays put, so it can break)
 };
+
+// The scheduler's current picture as plain data for the checker (node i = NodeId i).
+Assignment snapshot(const sched::Cluster& c);
 
 // Errors: a node or service the scheduler refuses (invalid spec, duplicate name).
 Result<Report> runScenario(const Scenario& s, bool check);
