@@ -113,8 +113,7 @@ uint32_t Cluster::holdersOn(const Selector& s, NodeId n) const {
   }
   auto it = holders_.find(selectorKey(s));
   if (it == holders_.end()) return 0;
-  auto h = it->second.find(n);
-  return h == it->second.end() ? 0 : h->second;
+  return it->second.get(n);
 }
 
 const std::unordered_map<std::string, Holders>* Cluster::declaredAnti(const Selector& s) const {
@@ -141,12 +140,30 @@ void Cluster::updateLoad(NodeId n) {
 
 void Cluster::addHolder(const std::string& key, NodeId n, int delta) {
   Holders& h = holders_[key];
-  uint32_t& c = h[n];
-  c += delta;
-  if (c == 0) {
-    h.erase(n);
-    if (h.empty()) holders_.erase(key);
+  if (h.add(n, delta) == 0) {
+    if (h.empty()) {
+      holders_.erase(key);
+      cached_spec_ = nullptr;
+    }
   }
+}
+
+const std::vector<Holders*>& Cluster::holderMapsOf(const std::shared_ptr<const TaskSpec>& spec) {
+  if (spec == cached_spec_) return cached_maps_;
+  cached_maps_.clear();
+  cached_maps_.push_back(&holders_["s:" + spec->service]);
+  for (const auto& [k, v] : spec->labels) cached_maps_.push_back(&holders_["l:" + k + "=" + v]);
+  cached_spec_ = spec;
+  return cached_maps_;
+}
+
+void Cluster::reserveTasks(size_t more) {
+  // Geometric growth: reserving exactly what each batch needs would rehash every time.
+  size_t need = tasks_.size() + more;
+  if (need > tasks_.capacity()) tasks_.reserve(std::max(need, 2 * tasks_.capacity()));
+  need = task_by_id_.size() + more;
+  if (need > task_by_id_.bucket_count() * task_by_id_.max_load_factor())
+    task_by_id_.reserve(std::max(need, 2 * task_by_id_.size()));
 }
 
 TaskIndex Cluster::place(std::string id, std::shared_ptr<const TaskSpec> spec, NodeId n) {
@@ -162,11 +179,10 @@ TaskIndex Cluster::place(std::string id, std::shared_ptr<const TaskSpec> spec, N
     if (fresh) it->second.resize(capacity_);
     it->second.set(n);
   }
-  addHolder("s:" + spec->service, n, 1);
-  for (const auto& [k, v] : spec->labels) addHolder("l:" + k + "=" + v, n, 1);
+  for (Holders* h : holderMapsOf(spec)) h->add(n, 1);
   for (const auto& a : spec->affinities) {
     if (!a.anti || !a.hard) continue;
-    ++declared_anti_[selectorKey(a.target)][a.scope][n];
+    declared_anti_[selectorKey(a.target)][a.scope].add(n, 1);
     if (a.target.kind == Selector::Kind::kTask) ++task_anti_declared_;
   }
   tasks_.push_back(Task{std::move(id), std::move(spec), n, true});
@@ -196,7 +212,7 @@ void Cluster::remove(TaskIndex t) {
     auto key = selectorKey(a.target);
     auto& scopes = declared_anti_[key];
     auto& h = scopes[a.scope];
-    if (--h[n] == 0) h.erase(n);
+    h.add(n, -1);
     if (h.empty()) scopes.erase(a.scope);
     if (scopes.empty()) declared_anti_.erase(key);
     if (a.target.kind == Selector::Kind::kTask) --task_anti_declared_;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "scheduler/holders.h"
 #include "scheduler/model.h"
 #include "scheduler/node_set.h"
 
@@ -39,8 +40,6 @@ struct Task {
   bool live = false;  // false once removed (the slot is not reused)
 };
 
-// The nodes that hold tasks a selector picks, with how many each.
-using Holders = std::unordered_map<NodeId, uint32_t>;
 
 // One label key's values and which nodes carry each.
 struct LabelKey {
@@ -91,7 +90,7 @@ class Cluster {
     }
     auto it = holders_.find(selectorKey(s));
     if (it == holders_.end()) return;
-    for (const auto& [n, c] : it->second) f(n, c);
+    it->second.forEach(f);
   }
   // How many tasks the selector picks on node n.
   uint32_t holdersOn(const Selector& s, NodeId n) const;
@@ -110,6 +109,10 @@ class Cluster {
 
   static std::string selectorKey(const Selector& s);
 
+  // Makes room for this many more tasks at once, so the id index does not rehash (a
+  // pause of a fraction of a second at a million tasks) in the middle of a batch.
+  void reserveTasks(size_t more);
+
  private:
   struct NodeRec {
     NodeSpec spec;
@@ -124,6 +127,10 @@ class Cluster {
   int computeLoad(const NodeRec& r) const;
   void updateLoad(NodeId n);
   void addHolder(const std::string& key, NodeId n, int delta);
+  // The holder maps a spec's tasks count in (service, each label), looked up once per
+  // spec rather than per task; cleared whenever a holder map is erased. The cache holds
+  // the spec so its address cannot be reused by another.
+  const std::vector<Holders*>& holderMapsOf(const std::shared_ptr<const TaskSpec>& spec);
 
   std::vector<NodeRec> nodes_;
   std::unordered_map<std::string, NodeId> by_name_;
@@ -134,6 +141,8 @@ class Cluster {
   std::vector<uint32_t> bucket_count_ = std::vector<uint32_t>(kLoadBuckets, 0);
   std::unordered_map<uint16_t, NodeSet> port_users_;
   std::unordered_map<std::string, Holders> holders_;
+  std::shared_ptr<const TaskSpec> cached_spec_;
+  std::vector<Holders*> cached_maps_;
   std::unordered_map<std::string, std::unordered_map<std::string, Holders>> declared_anti_;
   size_t task_anti_declared_ = 0;
   std::vector<Task> tasks_;

@@ -55,6 +55,16 @@ size_t NodeSet::count() const {
   return c;
 }
 
+bool NodeSet::atMost(size_t k) const {
+  size_t c = 0;
+  for (uint64_t w : words_) {
+    if (w == 0) continue;
+    c += std::popcount(w);
+    if (c > k) return false;
+  }
+  return true;
+}
+
 bool NodeSet::empty() const {
   return std::all_of(words_.begin(), words_.end(), [](uint64_t w) { return w == 0; });
 }

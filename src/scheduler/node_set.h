@@ -34,6 +34,8 @@ class NodeSet {
   NodeSet complement() const;
 
   size_t count() const;
+  // count() <= k, stopping as soon as it is not (cheap for large sets).
+  bool atMost(size_t k) const;
   bool empty() const;
   bool intersects(const NodeSet& o) const;
 

@@ -229,15 +229,19 @@ Result<Plan> Scheduler::schedule(const ServiceSpec& s) {
       if (g->service == spec->service) g = spec;
     if (std::none_of(globals_.begin(), globals_.end(), [&](auto& g) { return g == spec; }))
       globals_.push_back(spec);
+    foreign_ids_.insert(spec->service);
     placeGlobal(spec, nullptr, plan);
     return plan;
   }
+  cluster_.reserveTasks(s.replicas);
+  // Ids from the counter are new unless tasks came in by other names (restored, global).
+  bool careful = foreign_ids_.count(spec->service) > 0;
   int64_t& slot = next_slot_[spec->service];
   std::vector<std::string> ids;
   ids.reserve(s.replicas);
   for (int32_t i = 0; i < s.replicas; ++i) {
     std::string id = spec->service + "." + std::to_string(++slot);
-    while (cluster_.findTask(id)) id = spec->service + "." + std::to_string(++slot);
+    while (careful && cluster_.findTask(id)) id = spec->service + "." + std::to_string(++slot);
     ids.push_back(std::move(id));
   }
   placeBatch(spec, ids, plan);
@@ -294,6 +298,7 @@ Status Scheduler::restore(std::string id, std::shared_ptr<const TaskSpec> spec,
   auto n = cluster_.findNode(node);
   if (!n) return notFound("restore task " + quote(id) + ": no node " + quote(node));
   if (cluster_.findTask(id)) return alreadyExists("restore task " + quote(id) + ": id taken");
+  foreign_ids_.insert(spec->service);
   cluster_.place(std::move(id), std::move(spec), *n);
   return okStatus();
 }

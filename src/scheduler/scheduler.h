@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/result.h"
@@ -70,6 +71,7 @@ class Scheduler {
   uint64_t spins_ = 0;
   std::unordered_map<std::string, int64_t> next_slot_;  // service -> last replica number
   std::vector<std::shared_ptr<const TaskSpec>> globals_;  // in the order scheduled
+  std::unordered_set<std::string> foreign_ids_;  // services with ids not from next_slot_
   std::vector<float>* latencies_ = nullptr;
 };
 

@@ -308,3 +308,23 @@ TEST_F(SchedulerTest, RefusesMalformedSpecsAndPlacesNothing) {
 
 }  // namespace
 }  // namespace berth::scheduler
+
+namespace berth::scheduler {
+namespace {
+
+TEST(SchedulerRestoreTest, NewReplicasNeverReuseARestoredId) {
+  Scheduler s;
+  ASSERT_TRUE(s.addNode(testing::node("a")).ok());
+  auto spec = std::make_shared<const TaskSpec>(testing::task("web"));
+  ASSERT_TRUE(s.restore("web.2", spec, "a").ok());
+  EXPECT_EQ(s.restore("web.2", spec, "a").error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(s.restore("web.3", spec, "zz").error().code(), ErrorCode::kNotFound);
+  auto plan = s.schedule({testing::task("web"), Mode::kReplicated, 2});
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->placed.size(), 2u);
+  EXPECT_EQ(plan->placed[0].task_id, "web.1");
+  EXPECT_EQ(plan->placed[1].task_id, "web.3");
+}
+
+}  // namespace
+}  // namespace berth::scheduler

@@ -25,18 +25,16 @@ void forEachTaskDeclared(const Batch& b, F&& f) {
 }
 
 NodeSet scopeOfHolders(const Cluster& c, const std::string& scope, const Holders& h) {
-  return scopeOf(c, scope, [&](auto&& f) {
-    for (const auto& [n, count] : h) f(n, count);
-  });
+  return scopeOf(c, scope, [&](auto&& f) { h.forEach(f); });
 }
 
 bool sharesScope(const Cluster& c, const std::string& scope, const Holders& h, NodeId n) {
-  if (scope.empty()) return h.count(n) > 0;
+  if (scope.empty()) return h.get(n) > 0;
   const LabelKey* key = c.labelKey("node.labels." + scope);
   if (!key || key->of_node[n] < 0) return false;
-  for (const auto& [m, count] : h)
-    if (key->of_node[m] == key->of_node[n]) return true;
-  return false;
+  bool shared = false;
+  h.forEach([&](NodeId m, uint32_t) { shared = shared || key->of_node[m] == key->of_node[n]; });
+  return shared;
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ std::optional<NodeId> pickByLoad(const Batch& b, const NodeSet& group, Accept ac
   if (c.nodeCount() == 0) return std::nullopt;
   NodeId start = static_cast<NodeId>(spin % c.nodeCount());
   std::optional<NodeId> best;
-  if (group.count() <= kDirectScan) {
+  if (group.atMost(kDirectScan)) {
     int best_load = 0;
     group.findFrom(start, [&](NodeId n) {
       int l = c.load(n);
