@@ -181,6 +181,7 @@ TaskIndex Cluster::place(std::string id, std::shared_ptr<const TaskSpec> spec, N
   }
   for (Holders* h : holderMapsOf(spec)) h->add(n, 1);
   for (const auto& a : spec->affinities) {
+    if (!a.anti && a.hard && !a.scope.empty()) ++affinity_scopes_[a.scope];
     if (!a.anti || !a.hard) continue;
     declared_anti_[selectorKey(a.target)][a.scope].add(n, 1);
     if (a.target.kind == Selector::Kind::kTask) ++task_anti_declared_;
@@ -208,6 +209,8 @@ void Cluster::remove(TaskIndex t) {
   addHolder("s:" + spec.service, n, -1);
   for (const auto& [k, v] : spec.labels) addHolder("l:" + k + "=" + v, n, -1);
   for (const auto& a : spec.affinities) {
+    if (!a.anti && a.hard && !a.scope.empty() && --affinity_scopes_[a.scope] == 0)
+      affinity_scopes_.erase(a.scope);
     if (!a.anti || !a.hard) continue;
     auto key = selectorKey(a.target);
     auto& scopes = declared_anti_[key];

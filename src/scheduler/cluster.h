@@ -98,6 +98,9 @@ class Cluster {
   // ("" = node): scope -> holders. Null when none.
   const std::unordered_map<std::string, Holders>* declaredAnti(const Selector& s) const;
   bool anyTaskAntiDeclared() const { return task_anti_declared_ > 0; }
+  // The label keys placed tasks' hard affinities use as their scope ("zone"), with how
+  // many rules use each.
+  const std::unordered_map<std::string, size_t>& affinityScopes() const { return affinity_scopes_; }
 
   // Records a task on a node, updating every index. The id must be new (the caller
   // checks with findTask). Does not check feasibility: that is the filters' job.
@@ -145,6 +148,7 @@ class Cluster {
   std::vector<Holders*> cached_maps_;
   std::unordered_map<std::string, std::unordered_map<std::string, Holders>> declared_anti_;
   size_t task_anti_declared_ = 0;
+  std::unordered_map<std::string, size_t> affinity_scopes_;
   std::vector<Task> tasks_;
   std::unordered_map<std::string, TaskIndex> task_by_id_;
 };

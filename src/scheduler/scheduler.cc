@@ -46,12 +46,22 @@ class BatchSearch {
     return false;
   }
 
-  std::optional<NodeId> find(uint64_t spin) {
-    if (!perTask()) return search(0, candidates_, spin);
-    NodeSet own = candidates_;
-    for (const Filter* f : active_)
-      if (f->perTask(b_)) f->narrowTask(b_, own);
-    return search(0, own, spin);
+  // The node for the batch's next task: in `prefer` if any there will do.
+  std::optional<NodeId> find(uint64_t spin, const NodeSet* prefer) {
+    NodeSet own;
+    const NodeSet* from = &candidates_;
+    if (perTask()) {
+      own = candidates_;
+      for (const Filter* f : active_)
+        if (f->perTask(b_)) f->narrowTask(b_, own);
+      from = &own;
+    }
+    if (prefer) {
+      NodeSet near = *from;
+      near &= *prefer;
+      if (auto n = search(0, near, spin)) return n;
+    }
+    return search(0, *from, spin);
   }
 
   // Whether node n takes the batch's next task (global mode: one node at a time).
@@ -161,7 +171,7 @@ Status validate(const ServiceSpec& s) {
 uint64_t Scheduler::nextSpin() { return splitmix(seed_ ^ splitmix(++spins_)); }
 
 void Scheduler::placeBatch(const std::shared_ptr<const TaskSpec>& spec,
-                           const std::vector<std::string>& ids, Plan& plan) {
+                           const std::vector<std::string>& ids, Plan& plan, const NodeSet* prefer) {
   if (ids.empty()) return;
   Batch b{cluster_, *spec, ids.front()};
   BatchSearch search(b, nullptr);
@@ -174,7 +184,7 @@ void Scheduler::placeBatch(const std::shared_ptr<const TaskSpec>& spec,
       continue;
     }
     auto start = std::chrono::steady_clock::now();
-    auto node = search.find(nextSpin());
+    auto node = search.find(nextSpin(), prefer);
     if (!node) {
       failure = explain(b, search.active());
       plan.unplaced.push_back({id, failure});
@@ -289,7 +299,14 @@ Result<Plan> Scheduler::setNodeState(std::string_view name, NodeState s) {
     if (it == batches.end()) it = batches.insert(batches.end(), {spec, {}});
     it->second.push_back(std::move(id));
   }
-  for (const auto& [spec, ids] : batches) placeBatch(spec, ids, plan);
+  // Tasks that stay may have hard affinity to these in a domain ("same zone as the
+  // cache"): keep the moved tasks in the lost node's domains when they fit there.
+  NodeSet near = cluster_.ready();
+  for (const auto& [scope, _] : cluster_.affinityScopes()) {
+    const LabelKey* key = cluster_.labelKey("node.labels." + scope);
+    if (const NodeSet* d = key ? cluster_.domainOf(*key, *n) : nullptr) near &= *d;
+  }
+  for (const auto& [spec, ids] : batches) placeBatch(spec, ids, plan, &near);
   return plan;
 }
 

@@ -38,7 +38,9 @@ class Scheduler {
   Result<Plan> addNode(NodeSpec spec);
 
   // Changes a node's state. Down: its replicated tasks are placed on other nodes (same
-  // ids) and its global tasks stop (Plan::removed); no other task moves. Draining: takes
+  // ids), in the node's own topology domains when they fit there (for every label key
+  // some hard affinity uses as its scope, so tasks with affinity to them keep it), and
+  // its global tasks stop (Plan::removed); no other task moves. Draining: takes
   // no new task and keeps the ones it has. Ready: receives its global services' tasks.
   // Errors: not found.
   Result<Plan> setNodeState(std::string_view node, NodeState s);
@@ -58,9 +60,10 @@ class Scheduler {
   void recordLatencies(std::vector<float>* sink) { latencies_ = sink; }
 
  private:
-  // Places tasks made from spec, named ids, where the filters allow. Appends to plan.
+  // Places tasks made from spec, named ids, where the filters allow, in `prefer` when
+  // some node there takes the task. Appends to plan.
   void placeBatch(const std::shared_ptr<const TaskSpec>& spec, const std::vector<std::string>& ids,
-                  Plan& plan);
+                  Plan& plan, const NodeSet* prefer = nullptr);
   // One task of a global service on each eligible node lacking one (of `only`, when
   // given). Appends to plan.
   void placeGlobal(const std::shared_ptr<const TaskSpec>& spec, const NodeSet* only, Plan& plan);

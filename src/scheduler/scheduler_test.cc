@@ -194,6 +194,25 @@ TEST_F(SchedulerTest, ANodeDownMovesItsTasksAndNothingElse) {
   EXPECT_EQ(s_.cluster().taskCount(*s_.cluster().findNode("n1")), 0);
 }
 
+TEST_F(SchedulerTest, AMovedTaskStaysInTheZoneItsDependentsNeed) {
+  add(node("e1", {{"zone", "east"}}));
+  add(node("e2", {{"zone", "east"}}));
+  run(task("cache"), 1);
+  std::string first = nodeOf("cache.1");
+  std::string other = first == "e1" ? "e2" : "e1";
+  TaskSpec web = task("web");
+  web.affinities.push_back(rule(Kind::kService, "cache", "zone"));
+  run(web, 2);
+  TaskSpec filler = task("filler");
+  filler.constraints.push_back(*parseConstraint("node.hostname==" + other));
+  run(filler, 3);
+  // Empty west nodes join: least-busy alone would move the cache there, out of web's zone.
+  for (int i = 0; i < 4; ++i) add(node("w" + std::to_string(i), {{"zone", "west"}}));
+  auto plan = s_.setNodeState(first, NodeState::kDown);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(nodeOf("cache.1"), other);
+}
+
 TEST_F(SchedulerTest, DrainingTakesNothingNewAndKeepsWhatItHas) {
   add(node("a"));
   add(node("b"));
