@@ -15,7 +15,8 @@ bool targetInScope(const Cluster& c, const std::string& scope, const Selector& t
   const LabelKey* key = c.labelKey("node.labels." + scope);
   if (!key || key->of_node[n] < 0) return false;
   bool found = false;
-  c.forEachHolder(target, [&](NodeId h, uint32_t) { found = found || key->of_node[h] == key->of_node[n]; });
+  c.forEachHolder(target,
+                  [&](NodeId h, uint32_t) { found = found || key->of_node[h] == key->of_node[n]; });
   return found;
 }
 

@@ -57,7 +57,8 @@ Result<NodeId> Cluster::addNode(NodeSpec spec) {
   if (spec.name.empty()) return invalidArgument("add node: empty name");
   if (spec.capacity.cpu_milli < 0 || spec.capacity.memory < 0 || spec.max_tasks < 0)
     return invalidArgument("add node " + quote(spec.name) + ": negative capacity");
-  if (by_name_.count(spec.name)) return alreadyExists("add node " + quote(spec.name) + ": name taken");
+  if (by_name_.count(spec.name))
+    return alreadyExists("add node " + quote(spec.name) + ": name taken");
   NodeId n = static_cast<NodeId>(nodes_.size());
   if (n >= capacity_) grow();
   by_name_.emplace(spec.name, n);

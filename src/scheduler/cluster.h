@@ -40,7 +40,6 @@ struct Task {
   bool live = false;  // false once removed (the slot is not reused)
 };
 
-
 // One label key's values and which nodes carry each.
 struct LabelKey {
   std::unordered_map<std::string, int32_t> ids;  // value -> id

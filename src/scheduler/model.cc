@@ -60,7 +60,8 @@ Result<Constraint> parseConstraint(std::string_view text) {
   };
   size_t at;
   std::string_view key;
-  if ((at = t.find("==")) != std::string_view::npos || (at = t.find("!=")) != std::string_view::npos) {
+  if ((at = t.find("==")) != std::string_view::npos ||
+      (at = t.find("!=")) != std::string_view::npos) {
     c.op = t[at] == '=' ? ConstraintOp::kEq : ConstraintOp::kNe;
     key = trim(t.substr(0, at));
     auto value = trim(t.substr(at + 2));

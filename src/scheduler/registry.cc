@@ -14,8 +14,8 @@ const std::vector<const Filter*>& filters() {
   static const HostPortFilter ports;
   static const ResourceFilter resources;
   static const TaskSlotFilter slots;
-  static const std::vector<const Filter*> all = {
-      &state, &constraints, &affinity, &anti, &max_per_node, &ports, &resources, &slots};
+  static const std::vector<const Filter*> all = {&state,        &constraints, &affinity,  &anti,
+                                                 &max_per_node, &ports,       &resources, &slots};
   return all;
 }
 

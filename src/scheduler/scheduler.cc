@@ -154,7 +154,8 @@ Status validate(const ServiceSpec& s) {
   }
   size_t soft = 0;
   for (size_t i = 0; i < t.affinities.size(); ++i) {
-    BERTH_RETURN_IF_ERROR(validateRule(t.affinities[i], where + ": affinity rule " + std::to_string(i + 1)));
+    BERTH_RETURN_IF_ERROR(
+        validateRule(t.affinities[i], where + ": affinity rule " + std::to_string(i + 1)));
     soft += !t.affinities[i].hard;
   }
   if (soft > SoftAffinityTier::kMaxRules)
@@ -295,7 +296,8 @@ Result<Plan> Scheduler::setNodeState(std::string_view name, NodeState s) {
       plan.removed.push_back(id);
       continue;
     }
-    auto it = std::find_if(batches.begin(), batches.end(), [&](auto& x) { return x.first == spec; });
+    auto it =
+        std::find_if(batches.begin(), batches.end(), [&](auto& x) { return x.first == spec; });
     if (it == batches.end()) it = batches.insert(batches.end(), {spec, {}});
     it->second.push_back(std::move(id));
   }

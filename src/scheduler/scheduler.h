@@ -72,9 +72,9 @@ class Scheduler {
   Cluster cluster_;
   uint64_t seed_;
   uint64_t spins_ = 0;
-  std::unordered_map<std::string, int64_t> next_slot_;  // service -> last replica number
+  std::unordered_map<std::string, int64_t> next_slot_;    // service -> last replica number
   std::vector<std::shared_ptr<const TaskSpec>> globals_;  // in the order scheduled
-  std::unordered_set<std::string> foreign_ids_;  // services with ids not from next_slot_
+  std::unordered_set<std::string> foreign_ids_;           // services with ids not from next_slot_
   std::vector<float>* latencies_ = nullptr;
 };
 

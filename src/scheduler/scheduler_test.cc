@@ -50,7 +50,8 @@ TEST_F(SchedulerTest, SpreadPutsThirtyTasksOverThreeZonesTenEach) {
   t.spread.push_back({"zone", {}});
   Plan p = run(t, 30);
   EXPECT_EQ(p.unplaced.size(), 0u);
-  EXPECT_EQ(perLabel(p, "zone"), (std::map<std::string, int>{{"east", 10}, {"south", 10}, {"west", 10}}));
+  EXPECT_EQ(perLabel(p, "zone"),
+            (std::map<std::string, int>{{"east", 10}, {"south", 10}, {"west", 10}}));
 }
 
 TEST_F(SchedulerTest, SpreadWeightsShareTasksInProportion) {
@@ -166,14 +167,16 @@ TEST_F(SchedulerTest, SoftAffinityPrefersButDoesNotRequire) {
 }
 
 TEST_F(SchedulerTest, ANodeDownMovesItsTasksAndNothingElse) {
-  for (int i = 0; i < 4; ++i) add(node("n" + std::to_string(i), {{"zone", i < 2 ? "east" : "west"}}));
+  for (int i = 0; i < 4; ++i)
+    add(node("n" + std::to_string(i), {{"zone", i < 2 ? "east" : "west"}}));
   TaskSpec web = task("web");
   web.spread.push_back({"zone", {}});
   run(web, 12);
   run(task("db"), 5);
   std::map<std::string, std::string> before;
   for (TaskIndex t = 0; t < s_.cluster().taskSlots(); ++t)
-    if (s_.cluster().task(t).live) before[s_.cluster().task(t).id] = nodeOf(s_.cluster().task(t).id);
+    if (s_.cluster().task(t).live)
+      before[s_.cluster().task(t).id] = nodeOf(s_.cluster().task(t).id);
   std::set<std::string> lost;
   for (TaskIndex t : s_.cluster().tasksOn(*s_.cluster().findNode("n1")))
     lost.insert(s_.cluster().task(t).id);
@@ -279,7 +282,8 @@ TEST_F(SchedulerTest, ExplanationCountsEveryNodeUnderItsFirstReason) {
   t.constraints.push_back(*parseConstraint("node.labels.zone==east"));
   Plan p = run(t, 2);
   ASSERT_EQ(p.unplaced.size(), 2u);
-  std::string want = "0/6 nodes: 3 insufficient memory, 1 label zone!=east, 1 node down, 1 port 80 taken";
+  std::string want =
+      "0/6 nodes: 3 insufficient memory, 1 label zone!=east, 1 node down, 1 port 80 taken";
   EXPECT_EQ(p.unplaced[0].reason, want);
   EXPECT_EQ(p.unplaced[1].reason, want);
 }
@@ -316,8 +320,10 @@ TEST_F(SchedulerTest, RefusesMalformedSpecsAndPlacesNothing) {
   bad([](ServiceSpec& s) { s.task.affinities.push_back(rule(Kind::kLabel, "tier")); },
       "label target 'tier' has no value");
   bad([](ServiceSpec& s) { s.task.spread.push_back({"", {}}); }, "spread rule without a label");
-  bad([](ServiceSpec& s) {
-        for (int i = 0; i < 9; ++i) s.task.affinities.push_back(rule(Kind::kService, "x", "", false, false));
+  bad(
+      [](ServiceSpec& s) {
+        for (int i = 0; i < 9; ++i)
+          s.task.affinities.push_back(rule(Kind::kService, "x", "", false, false));
       },
       "9 soft affinity rules, at most 8");
   EXPECT_EQ(s_.cluster().taskSlots(), 0u);

@@ -65,7 +65,8 @@ class FilterTest : public ::testing::Test {
     all.forEach([&](NodeId n) { names.push_back(cluster_.node(n).name); });
     // narrow() and reject() must agree node by node.
     for (NodeId n = 0; n < cluster_.nodeCount(); ++n)
-      EXPECT_EQ(all.has(n), f.reject(b, n).empty()) << cluster_.node(n).name << ": " << f.reject(b, n);
+      EXPECT_EQ(all.has(n), f.reject(b, n).empty())
+          << cluster_.node(n).name << ": " << f.reject(b, n);
     return names;
   }
   std::string why(const Filter& f, const TaskSpec& spec, NodeId n, std::string task_id = "new.1") {

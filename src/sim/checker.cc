@@ -134,11 +134,13 @@ CheckResult check(const Assignment& a, size_t max_examples) {
         per_service[s.service] = 0;  // once per service and node
       }
       for (const auto& c : s.constraints)
-        if (!constraintMet(c, node)) violation(who, "constraint " + sched::toString(c) + " not met");
+        if (!constraintMet(c, node))
+          violation(who, "constraint " + sched::toString(c) + " not met");
       for (const auto& rule : s.affinities) {
         if (!rule.hard) continue;
         size_t near = index.inScope(rule, n, i);
-        if (rule.anti && near > 0) violation(who, "anti-affinity to " + sched::toString(rule.target));
+        if (rule.anti && near > 0)
+          violation(who, "anti-affinity to " + sched::toString(rule.target));
         if (!rule.anti && near == 0) {
           size_t others = index.picked(rule.target).size() - (selects(rule.target, t) ? 1 : 0);
           bool excused = selects(rule.target, t) && others == 0;

@@ -25,7 +25,9 @@ class Random {
   int between(int lo, int hi) { return lo + static_cast<int>(gen_() % (hi - lo + 1)); }
   bool chance(int percent) { return between(0, 99) < percent; }
   template <typename T>
-  const T& of(const std::vector<T>& v) { return v[between(0, static_cast<int>(v.size()) - 1)]; }
+  const T& of(const std::vector<T>& v) {
+    return v[between(0, static_cast<int>(v.size()) - 1)];
+  }
 
  private:
   std::mt19937_64 gen_;
@@ -62,13 +64,15 @@ TaskSpec randomTask(Random& r, const std::string& name, const std::vector<std::s
   std::string tier = r.of(kTiers);
   t.labels["tier"] = tier;
   t.request = {r.between(0, 10) * 100, r.between(0, 8) * 128 * kMiB};
-  t.strategy = r.of(std::vector<Strategy>{Strategy::kSpread, Strategy::kBinpack, Strategy::kRandom});
+  t.strategy =
+      r.of(std::vector<Strategy>{Strategy::kSpread, Strategy::kBinpack, Strategy::kRandom});
   if (r.chance(20)) t.host_ports.push_back(static_cast<uint16_t>(r.between(80, 82)));
   if (r.chance(15)) t.max_per_node = r.between(1, 3);
   if (r.chance(30)) {
     static const std::vector<std::string> constraints = {
-        "node.labels.zone==east", "node.labels.zone!=west", "node.labels.zone in (east,south)",
-        "node.labels.rack not in (r1,r2)", "node.labels.disk exists", "node.role!=manager"};
+        "node.labels.zone==east",           "node.labels.zone!=west",
+        "node.labels.zone in (east,south)", "node.labels.rack not in (r1,r2)",
+        "node.labels.disk exists",          "node.role!=manager"};
     t.constraints.push_back(*parseConstraint(r.of(constraints)));
   }
   int rules = r.chance(50) ? r.between(1, 3) : 0;
@@ -159,7 +163,8 @@ TEST(PropertyTest, ANodeDownMovesOnlyItsTasksAndBreaksNoRule) {
         ASSERT_TRUE(t.has_value()) << "seed " << seed << ": " << id << " vanished";
         EXPECT_EQ(c.task(*t).node, node) << "seed " << seed << ": " << id << " moved";
       } else {
-        EXPECT_TRUE(gone.count(id) || (t && c.task(*t).node != down)) << "seed " << seed << ": " << id;
+        EXPECT_TRUE(gone.count(id) || (t && c.task(*t).node != down))
+            << "seed " << seed << ": " << id;
       }
     }
     auto result = check(snapshot(c));
@@ -216,8 +221,8 @@ TEST(PropertyTest, GlobalModeGivesExactlyOneTaskOnEachEligibleNode) {
         }
         bool listed = v && std::count(con->values.begin(), con->values.end(), *v);
         eligible = con->op == ConstraintOp::kNe || con->op == ConstraintOp::kNotIn ? !listed
-                   : con->op == ConstraintOp::kExists                                ? v != nullptr
-                                                                                     : listed;
+                   : con->op == ConstraintOp::kExists                              ? v != nullptr
+                                                                                   : listed;
       }
       int count = 0;
       for (TaskIndex t : c.tasksOn(n)) count += c.task(t).spec->service == "agent";
@@ -238,12 +243,12 @@ void expectMatchesReference(Assignment& state, const std::shared_ptr<const TaskS
     auto feasible = feasibleNodes(state, spec, id);
     size_t any = std::count(feasible.begin(), feasible.end(), true);
     if (node) {
-      EXPECT_TRUE(feasible[*node]) << "seed " << seed << ": " << id << " on infeasible "
-                                   << c.node(*node).name;
+      EXPECT_TRUE(feasible[*node])
+          << "seed " << seed << ": " << id << " on infeasible " << c.node(*node).name;
       state.tasks.push_back({id, spec, *node});
     } else {
-      EXPECT_EQ(any, 0u) << "seed " << seed << ": " << id << " left unplaced though "
-                         << any << " nodes would take it";
+      EXPECT_EQ(any, 0u) << "seed " << seed << ": " << id << " left unplaced though " << any
+                         << " nodes would take it";
     }
   }
 }

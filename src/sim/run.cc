@@ -156,7 +156,8 @@ std::string formatReport(const Report& r) {
   add("balance: %.1f tasks per node (stddev %.2f), stddev across zones %.1f\n", r.tasks_per_node,
       r.node_stddev, r.zone_stddev);
   if (r.down)
-    add("node failure: %zu nodes down, %zu tasks lost, %zu moved, %zu unplaced, %zu others "
+    add("node failure: %zu nodes down, %zu tasks lost, %zu placements to move them, %zu unplaced, "
+        "%zu others "
         "moved, in %.3f s\n",
         r.down, r.lost, r.moved, r.lost_unplaced, r.others_moved, r.down_seconds);
   size_t shown = 0;
@@ -168,7 +169,8 @@ std::string formatReport(const Report& r) {
     add("violations: %zu (independent checker, after placement)\n", r.check.violations);
     for (const auto& e : r.check.examples) add("  %s\n", e.c_str());
     if (r.down) {
-      add("violations after the failures: %zu (all kinds; a task that stays put can lose its hard affinity target)\n",
+      add("violations after the failures: %zu (all kinds; a task that stays put can lose its hard "
+          "affinity target)\n",
           r.after_down.violations);
       for (size_t i = 0; i < r.after_down.examples.size() && i < 3; ++i)
         add("  %s\n", r.after_down.examples[i].c_str());

@@ -16,11 +16,11 @@ namespace berth::sim {
 
 struct Report {
   size_t nodes = 0, services = 0, requested = 0, placed = 0, unplaced = 0;
-  double seconds = 0;           // scheduling only (not generating or checking)
+  double seconds = 0;  // scheduling only (not generating or checking)
   double p50_us = 0, p99_us = 0, max_us = 0;
-  double cpu_percent = 0, memory_percent = 0;  // allocated / capacity, ready nodes
-  double tasks_per_node = 0, node_stddev = 0;  // tasks per ready node
-  double zone_stddev = 0;                      // tasks per zone
+  double cpu_percent = 0, memory_percent = 0;           // allocated / capacity, ready nodes
+  double tasks_per_node = 0, node_stddev = 0;           // tasks per ready node
+  double zone_stddev = 0;                               // tasks per zone
   std::vector<std::pair<std::string, size_t>> reasons;  // unplaced tasks per reason
   // After placement, `down` nodes fail:
   size_t down = 0, lost = 0, moved = 0, others_moved = 0, lost_unplaced = 0;

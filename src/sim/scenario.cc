@@ -78,7 +78,8 @@ Result<sched::NodeSpec> parseNode(const json& j, const std::string& path) {
   else if (state == "down")
     n.state = sched::NodeState::kDown;
   else
-    return invalidArgument(path + ".state: unknown state " + quote(state) + " (ready, draining, down)");
+    return invalidArgument(path + ".state: unknown state " + quote(state) +
+                           " (ready, draining, down)");
   if (n.name.empty()) return invalidArgument(path + ".name: missing");
   return n;
 }
@@ -204,8 +205,7 @@ Result<Scenario> parseScenario(std::string_view text) {
     BERTH_RETURN_IF_ERROR(r.strategy("strategy", w.strategy));
     BERTH_RETURN_IF_ERROR(r.range("cpu", w.cpu_min, w.cpu_max));
     BERTH_RETURN_IF_ERROR(r.range("memory_mib", w.memory_min, w.memory_max));
-    if (w.services == 0 && w.tasks > 0)
-      return invalidArgument("workload: tasks without services");
+    if (w.services == 0 && w.tasks > 0) return invalidArgument("workload: tasks without services");
   }
   BERTH_RETURN_IF_ERROR(parseList(j, "nodes", s.nodes, parseNode));
   BERTH_RETURN_IF_ERROR(parseList(j, "services", s.services, parseService));

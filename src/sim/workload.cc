@@ -16,7 +16,9 @@ constexpr int64_t kGiB = int64_t{1} << 30;
 class Rng {
  public:
   explicit Rng(uint64_t seed) : gen_(seed) {}
-  int64_t between(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(gen_() % (hi - lo + 1)); }
+  int64_t between(int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(gen_() % (hi - lo + 1));
+  }
   bool percent(int p) { return between(0, 99) < p; }
 
  private:
@@ -69,8 +71,10 @@ std::vector<sched::ServiceSpec> generateServices(const WorkloadParams& w, const 
     t.request.cpu_milli = rng.between(w.cpu_min, w.cpu_max);
     t.request.memory = rng.between(w.memory_min, w.memory_max) * kMiB;
     size_t remaining_services = w.services - i;
-    int64_t replicas = remaining_services == 1 ? static_cast<int64_t>(left)
-                                               : std::min<int64_t>(left, rng.between(1, 2 * mean - 1 > 1 ? 2 * mean - 1 : 1));
+    int64_t replicas =
+        remaining_services == 1
+            ? static_cast<int64_t>(left)
+            : std::min<int64_t>(left, rng.between(1, 2 * mean - 1 > 1 ? 2 * mean - 1 : 1));
     left -= replicas;
     s.replicas = static_cast<int32_t>(replicas);
     const std::string earlier = i > 0 ? numbered("svc", rng.between(0, i - 1), 5) : "";
@@ -84,7 +88,8 @@ std::vector<sched::ServiceSpec> generateServices(const WorkloadParams& w, const 
           t.constraints.push_back({"node.labels.zone", sched::ConstraintOp::kEq, {zone(z)}});
           break;
         case 2:
-          t.constraints.push_back({"node.labels.zone", sched::ConstraintOp::kIn,
+          t.constraints.push_back({"node.labels.zone",
+                                   sched::ConstraintOp::kIn,
                                    {zone(z), zone((z + 1) % c.zones), zone((z + 2) % c.zones)}});
           break;
         case 3:

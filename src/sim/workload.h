@@ -28,8 +28,8 @@ struct ClusterParams {
   int zones = 10;
   int racks = 100;
   int managers = 3;
-  int64_t cpu_min = 16000, cpu_max = 64000;     // millicores
-  int64_t memory_min = 64, memory_max = 256;    // GiB
+  int64_t cpu_min = 16000, cpu_max = 64000;   // millicores
+  int64_t memory_min = 64, memory_max = 256;  // GiB
   int32_t max_tasks = 250;
   int ssd_percent = 50;
 };
@@ -44,7 +44,7 @@ struct WorkloadParams {
   int port_percent = 2;
   int global_services = 0;  // extra global services (one task per eligible node)
   sched::Strategy strategy = sched::Strategy::kSpread;
-  int64_t cpu_min = 50, cpu_max = 500;        // millicores per task
+  int64_t cpu_min = 50, cpu_max = 500;         // millicores per task
   int64_t memory_min = 64, memory_max = 1024;  // MiB per task
 };
 

@@ -32,7 +32,8 @@ class AffinityFilterTest : public testing::FilterTest {
 
 TEST_F(AffinityFilterTest, SameNodeAsAService) {
   EXPECT_EQ(narrowed(f_, with(rule(Kind::kService, "cache"))), Names{"a"});
-  EXPECT_EQ(why(f_, with(rule(Kind::kService, "cache")), c_), "no task of service 'cache' on the node");
+  EXPECT_EQ(why(f_, with(rule(Kind::kService, "cache")), c_),
+            "no task of service 'cache' on the node");
 }
 
 TEST_F(AffinityFilterTest, SameZoneAsALabel) {

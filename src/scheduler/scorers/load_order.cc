@@ -10,8 +10,8 @@ constexpr size_t kDirectScan = 256;
 
 }  // namespace
 
-std::optional<NodeId> pickByLoad(const Batch& b, const NodeSet& group, Accept accept,
-                                 uint64_t spin, bool ascending) {
+std::optional<NodeId> pickByLoad(const Batch& b, const NodeSet& group, Accept accept, uint64_t spin,
+                                 bool ascending) {
   const Cluster& c = b.cluster;
   if (c.nodeCount() == 0) return std::nullopt;
   NodeId start = static_cast<NodeId>(spin % c.nodeCount());

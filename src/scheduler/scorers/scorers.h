@@ -46,7 +46,7 @@ class RandomPicker : public Picker {
 
 // Shared by the load-ordered pickers: the accepted node of group with the lowest load
 // (ascending) or the highest.
-std::optional<NodeId> pickByLoad(const Batch& b, const NodeSet& group, Accept accept,
-                                 uint64_t spin, bool ascending);
+std::optional<NodeId> pickByLoad(const Batch& b, const NodeSet& group, Accept accept, uint64_t spin,
+                                 bool ascending);
 
 }  // namespace berth::scheduler
