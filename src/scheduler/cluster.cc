@@ -62,7 +62,6 @@ Result<NodeId> Cluster::addNode(NodeSpec spec) {
   NodeId n = static_cast<NodeId>(nodes_.size());
   if (n >= capacity_) grow();
   by_name_.emplace(spec.name, n);
-  indexLabel("node.hostname", spec.name, n);
   indexLabel("node.role", spec.role, n);
   for (const auto& [k, v] : spec.labels) indexLabel("node.labels." + k, v, n);
   for (auto& [_, k] : labels_) k.of_node.resize(n + 1, -1);  // keys this node lacks

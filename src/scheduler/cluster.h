@@ -2,8 +2,9 @@
 // The scheduler's in-memory picture of the cluster: nodes with dense ids, the tasks placed
 // on them, and the indices that let a batch narrow candidates without visiting every
 // node per task:
-//   - label index: for each key ("node.labels.zone", "node.role", "node.hostname") and
-//     value, the set of nodes; and each node's value id per key (its topology domain);
+//   - label index: for each key ("node.labels.zone", "node.role") and value, the set of
+//     nodes; and each node's value id per key (its topology domain). Not node.hostname:
+//     a set per name would cost nodes^2 bits; names resolve through findNode();
 //   - load index: nodes bucketed by dominant utilisation (0..1000 per mille of the
 //     fullest of cpu, memory and task slots), for least-busy and binpack order;
 //   - host-port index: for each port in use, the nodes where it is taken;
@@ -67,7 +68,8 @@ class Cluster {
   NodeSet emptySet() const { return NodeSet(capacity_); }
   size_t setSize() const { return capacity_; }
 
-  // Label index; key as constraints write it ("node.labels.zone"). Null: no node has it.
+  // Label index; key as constraints write it ("node.labels.zone", "node.role"; not
+  // "node.hostname"). Null: no node has it.
   const LabelKey* labelKey(std::string_view key) const;
   // The nodes sharing n's value of key (its topology domain), or null if n lacks the key.
   const NodeSet* domainOf(const LabelKey& key, NodeId n) const;

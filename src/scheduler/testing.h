@@ -77,4 +77,22 @@ class FilterTest : public ::testing::Test {
   Cluster cluster_;
 };
 
+// Four nodes: a and b in zone east, c in west, d without a zone.
+class ZonedFilterTest : public FilterTest {
+ protected:
+  void SetUp() override {
+    a_ = add(node("a", {{"zone", "east"}}));
+    b_ = add(node("b", {{"zone", "east"}}));
+    c_ = add(node("c", {{"zone", "west"}}));
+    d_ = add(node("d"));
+  }
+  // A task of service `service` with one rule.
+  static TaskSpec with(AffinityRule r, std::string service = "web") {
+    TaskSpec t = task(std::move(service));
+    t.affinities.push_back(std::move(r));
+    return t;
+  }
+  NodeId a_ = 0, b_ = 0, c_ = 0, d_ = 0;
+};
+
 }  // namespace berth::scheduler::testing

@@ -4,29 +4,19 @@
 namespace berth::scheduler {
 namespace {
 
-using testing::node;
 using testing::rule;
 using testing::task;
 using Names = std::vector<std::string>;
 using Kind = Selector::Kind;
 
-class AffinityFilterTest : public testing::FilterTest {
+class AffinityFilterTest : public testing::ZonedFilterTest {
  protected:
   void SetUp() override {
-    a_ = add(node("a", {{"zone", "east"}}));
-    b_ = add(node("b", {{"zone", "east"}}));
-    c_ = add(node("c", {{"zone", "west"}}));
-    d_ = add(node("d"));  // no zone
+    ZonedFilterTest::SetUp();
     TaskSpec cache = task("cache");
     cache.labels["tier"] = "cache";
     put(cache, "cache.1", a_);
   }
-  TaskSpec with(AffinityRule r) {
-    TaskSpec t = task("web");
-    t.affinities.push_back(std::move(r));
-    return t;
-  }
-  NodeId a_, b_, c_, d_;
   AffinityFilter f_;
 };
 

@@ -4,27 +4,17 @@
 namespace berth::scheduler {
 namespace {
 
-using testing::node;
 using testing::rule;
 using testing::task;
 using Names = std::vector<std::string>;
 using Kind = Selector::Kind;
 
-class AntiAffinityFilterTest : public testing::FilterTest {
+class AntiAffinityFilterTest : public testing::ZonedFilterTest {
  protected:
   void SetUp() override {
-    a_ = add(node("a", {{"zone", "east"}}));
-    b_ = add(node("b", {{"zone", "east"}}));
-    c_ = add(node("c", {{"zone", "west"}}));
-    d_ = add(node("d"));
+    ZonedFilterTest::SetUp();
     put(task("db"), "db.1", a_);
   }
-  TaskSpec with(AffinityRule r, std::string service = "web") {
-    TaskSpec t = task(std::move(service));
-    t.affinities.push_back(std::move(r));
-    return t;
-  }
-  NodeId a_, b_, c_, d_;
   AntiAffinityFilter f_;
 };
 

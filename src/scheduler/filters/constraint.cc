@@ -9,6 +9,11 @@ namespace {
 // The nodes carrying any of the values of key (none when no node has the key).
 NodeSet withAnyOf(const Cluster& cluster, const Constraint& c) {
   NodeSet out = cluster.emptySet();
+  if (c.key == "node.hostname") {
+    for (const auto& v : c.values)
+      if (auto n = cluster.findNode(v)) out.set(*n);
+    return out;
+  }
   const LabelKey* key = cluster.labelKey(c.key);
   if (!key) return out;
   for (const auto& v : c.values) {
@@ -82,6 +87,8 @@ void ConstraintFilter::narrow(const Batch& b, NodeSet& c) const {
         c.andNot(withAnyOf(b.cluster, con));
         break;
       case ConstraintOp::kExists:
+        if (con.key == "node.hostname")  // every node has a name
+          break;
         if (key)
           c &= key->any;
         else

@@ -49,6 +49,8 @@ TEST_F(ConstraintFilterTest, NodeFields) {
   EXPECT_EQ(with({"node.role!=manager"}), (Names{"a", "b"}));
   EXPECT_EQ(with({"node.hostname==b"}), Names{"b"});
   EXPECT_EQ(with({"node.name in (a,m)"}), (Names{"a", "m"}));
+  EXPECT_EQ(with({"node.hostname not in (a,zz)"}), (Names{"b", "m"}));
+  EXPECT_EQ(with({"node.hostname exists"}), (Names{"a", "b", "m"}));
 }
 
 TEST_F(ConstraintFilterTest, AllConstraintsMustHold) {
