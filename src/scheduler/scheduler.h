@@ -55,8 +55,9 @@ class Scheduler {
   // Errors: not found (node), already exists (task id).
   Status restore(std::string id, std::shared_ptr<const TaskSpec> spec, std::string_view node);
 
-  // When set, each placement's time (search and bookkeeping, in microseconds) is
-  // appended here; the simulator reports percentiles from it.
+  // When set, each placement's time (search and bookkeeping, in microseconds; a batch's
+  // first also carries the batch's narrowing) is appended here; the simulator reports
+  // percentiles from it.
   void recordLatencies(std::vector<float>* sink) { latencies_ = sink; }
 
  private:
