@@ -10,10 +10,21 @@
 
 namespace berth::scheduler {
 
+// Load buckets known to hold none of the batch's candidates, so the load-ordered
+// pickers skip them without a pass over their words. A bucket turns dead when a walk of
+// the whole candidate set finds nothing in it (its nodes are not candidates or were
+// refused, and refusals last the batch); it comes alive when the batch places a task on
+// a node whose load lands in it.
+struct DeadBuckets {
+  std::vector<bool> dead = std::vector<bool>(kLoadBuckets, false);
+  const NodeSet* candidates = nullptr;  // the batch's whole candidate set
+};
+
 struct Batch {
   const Cluster& cluster;
   const TaskSpec& spec;
   std::string task_id;  // the task being placed now
+  DeadBuckets* dead_buckets = nullptr;
 };
 
 // The nodes in the same scope as any node in `holders`: the nodes themselves (scope "")

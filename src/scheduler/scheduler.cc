@@ -24,6 +24,8 @@ uint64_t splitmix(uint64_t x) {
 class BatchSearch {
  public:
   BatchSearch(Batch& b, const NodeSet* only) : b_(b), candidates_(b.cluster.ready()) {
+    dead_.candidates = &candidates_;
+    b.dead_buckets = &dead_;
     for (const Filter* f : filters()) {
       if (!f->applies(b.spec)) continue;
       active_.push_back(f);
@@ -89,6 +91,7 @@ class BatchSearch {
   }
 
   void placed(NodeId n) {
+    dead_.dead[b_.cluster.load(n)] = false;
     for (const Filter* f : active_) f->afterPlace(b_, n, candidates_);
     for (auto& r : runs_) r->afterPlace(b_, n);
   }
@@ -110,6 +113,7 @@ class BatchSearch {
 
   Batch& b_;
   NodeSet candidates_;
+  DeadBuckets dead_;
   std::vector<const Filter*> active_;
   std::vector<const Filter*> lazy_;
   std::vector<std::unique_ptr<TierRun>> runs_;

@@ -78,6 +78,37 @@ TEST_F(SchedulerTest, BinpackFillsOneNodeBeforeTheNext) {
   EXPECT_EQ(perNode(p).size(), 2u);
 }
 
+TEST_F(SchedulerTest, BinpackFillsOneNodeBeforeTheNextWhenWalkingLoadBuckets) {
+  // Past the direct-scan size the picker walks load buckets and skips dead ones: a full
+  // node's bucket dies, the bucket a placement lands in comes alive.
+  for (int i = 0; i < 300; ++i) add(node("n" + std::to_string(i), {}, 1000, 8 * kGiB));
+  TaskSpec t = task("batch", 250, kGiB / 8);
+  t.strategy = Strategy::kBinpack;
+  Plan p = run(t, 10);
+  auto counts = perNode(p);
+  ASSERT_EQ(counts.size(), 3u);
+  std::vector<int> sizes;
+  for (const auto& [_, c] : counts) sizes.push_back(c);
+  std::sort(sizes.begin(), sizes.end());
+  EXPECT_EQ(sizes, (std::vector<int>{2, 4, 4}));
+  EXPECT_EQ(nodeOf("batch.1"), nodeOf("batch.4"));
+  EXPECT_EQ(nodeOf("batch.5"), nodeOf("batch.8"));
+}
+
+TEST_F(SchedulerTest, BinpackComesBackToABucketItFoundFullEarlier) {
+  // a is 60% busy and too full for the batch: its bucket dies. The node the batch fills
+  // reaches 60% too, and must still be found there.
+  add(node("a", {}, 1000, 8 * kGiB));
+  for (int i = 0; i < 299; ++i) add(node("n" + std::to_string(i), {}, 5000, 64 * kGiB));
+  TaskSpec pin = task("pin", 600, kGiB / 8);
+  pin.constraints.push_back(*parseConstraint("node.hostname==a"));
+  run(pin, 1);
+  TaskSpec t = task("batch", 500, kGiB / 8);
+  t.strategy = Strategy::kBinpack;
+  Plan p = run(t, 10);
+  EXPECT_EQ(perNode(p).size(), 1u);  // 10 x 500 fill one 5000 node
+}
+
 TEST_F(SchedulerTest, SpreadStrategyUsesTheLeastBusyNodes) {
   for (const char* n : {"a", "b", "c"}) add(node(n));
   Plan p = run(task("web"), 9);

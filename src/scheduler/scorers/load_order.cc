@@ -29,15 +29,18 @@ std::optional<NodeId> pickByLoad(const Batch& b, const NodeSet& group, Accept ac
     });
     return best;
   }
+  DeadBuckets* dead = b.dead_buckets;
+  bool whole = dead && dead->candidates == &group;
   for (int i = 0; i < kLoadBuckets; ++i) {
     int bucket = ascending ? i : kLoadBuckets - 1 - i;
-    if (c.bucketEmpty(bucket)) continue;
+    if (c.bucketEmpty(bucket) || (dead && dead->dead[bucket])) continue;
     bool found = c.loadBucket(bucket).findInBoth(group, start, [&](NodeId n) {
       if (!accept(n)) return false;
       best = n;
       return true;
     });
     if (found) return best;
+    if (whole) dead->dead[bucket] = true;
   }
   return std::nullopt;
 }
