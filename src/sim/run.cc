@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <map>
 #include <unordered_map>
 
@@ -12,6 +13,12 @@
 namespace berth::sim {
 
 namespace {
+
+double cpuNow() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+}
 
 double stddev(const std::vector<double>& v) {
   if (v.empty()) return 0;
@@ -62,6 +69,7 @@ Result<Report> runScenario(const Scenario& s, bool check) {
   scheduler.recordLatencies(&latencies);
   std::map<std::string, size_t> reasons;
   auto start = std::chrono::steady_clock::now();
+  double cpu_start = cpuNow();
   for (const auto& svc : services) {
     auto plan = scheduler.schedule(svc);
     if (!plan) return plan.error().context("simulate");
@@ -70,6 +78,7 @@ Result<Report> runScenario(const Scenario& s, bool check) {
     countReasons(*plan, reasons);
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.cpu_seconds = cpuNow() - cpu_start;
   r.nodes = nodes.size();
   r.services = services.size();
   r.requested = r.placed + r.unplaced;
@@ -151,6 +160,8 @@ std::string formatReport(const Report& r) {
   add("nodes %zu, services %zu, tasks %zu\n", r.nodes, r.services, r.requested);
   add("placed %zu, unplaced %zu in %.3f s: %.0f placements/s\n", r.placed, r.unplaced, r.seconds,
       r.seconds > 0 ? r.placed / r.seconds : 0.0);
+  add("cpu time: %.3f s (%.0f placements per cpu-second)\n", r.cpu_seconds,
+      r.cpu_seconds > 0 ? r.placed / r.cpu_seconds : 0.0);
   add("latency per task: p50 %.2f us, p99 %.2f us, max %.0f us\n", r.p50_us, r.p99_us, r.max_us);
   add("utilisation: cpu %.1f%%, memory %.1f%%\n", r.cpu_percent, r.memory_percent);
   add("balance: %.1f tasks per node (stddev %.2f), stddev across zones %.1f\n", r.tasks_per_node,

@@ -16,7 +16,9 @@ namespace berth::sim {
 
 struct Report {
   size_t nodes = 0, services = 0, requested = 0, placed = 0, unplaced = 0;
-  double seconds = 0;  // scheduling only (not generating or checking)
+  double seconds = 0;      // scheduling only (not generating or checking), wall clock
+  double cpu_seconds = 0;  // the same span in this process's CPU time: on a shared
+                           // machine, what the scheduling itself cost
   double p50_us = 0, p99_us = 0, max_us = 0;
   double cpu_percent = 0, memory_percent = 0;           // allocated / capacity, ready nodes
   double tasks_per_node = 0, node_stddev = 0;           // tasks per ready node
