@@ -45,8 +45,7 @@ struct Effective {
   std::string stop_signal;
 };
 
-Effective effective(Engine& e, const Container& c) {
-  json img = e.imageConfigOf(c);
+Effective effective(const Container& c, const json& img) {
   Effective out;
   out.entrypoint =
       c.config.entrypoint ? *c.config.entrypoint : strings(img.value("Entrypoint", json()));
@@ -266,7 +265,7 @@ json healthcheckJson(const engine::Healthcheck& h) {
 }
 
 json inspectJson(Engine& e, const Container& c) {
-  Effective x = effective(e, c);
+  Effective x = effective(c, e.imageConfigOf(c));
   const auto& s = c.state;
   std::vector<std::string> argv = x.entrypoint;
   argv.insert(argv.end(), x.cmd.begin(), x.cmd.end());
@@ -368,8 +367,11 @@ json inspectJson(Engine& e, const Container& c) {
           {"NetworkSettings", settings}};
 }
 
-json summaryJson(Engine& e, const Container& c) {
-  Effective x = effective(e, c);
+// `images` caches image configs across one listing (many containers share an image).
+json summaryJson(Engine& e, const Container& c, std::map<std::string, json>& images) {
+  auto img = images.find(c.image_id);
+  if (img == images.end()) img = images.emplace(c.image_id, e.imageConfigOf(c)).first;
+  Effective x = effective(c, img->second);
   json ports = json::array();
   std::set<std::string> published;
   for (const auto& p : c.state.net.ports) {
@@ -572,21 +574,19 @@ void addQueries(Router& r, Engine& e) {
           auto list = BERTH_TRY(e.list(all, engine_filters));
           auto limit = BERTH_TRY(intArg(req, "limit"));
           json out = json::array();
+          std::map<std::string, json> images;
           for (const auto& c : list) {
             if (!exited.empty() &&
                 (c.state.status != RunState::kExited ||
                  std::find(exited.begin(), exited.end(), c.state.exit_code) == exited.end()))
               continue;
-            json s = summaryJson(e, c);
+            json s = summaryJson(e, c, images);
             if (!networks.empty()) {
               bool on = false;
               for (const auto& n : networks) on |= s["NetworkSettings"]["Networks"].contains(n);
               if (!on) continue;
             }
-            if (req.queryBool("size")) {
-              s["SizeRw"] = 0;
-              s["SizeRootFs"] = 0;
-            }
+            if (req.queryBool("size")) s["SizeRw"] = e.sizeRw(c.id).value_or(0);
             out.push_back(s);
             if (limit && *limit > 0 && out.size() >= static_cast<size_t>(*limit)) break;
           }
@@ -596,11 +596,15 @@ void addQueries(Router& r, Engine& e) {
   r.add("GET", "/containers/{id}/json", handle([&e](Request& req, Response& res) -> Status {
           auto c = BERTH_TRY(e.inspect(req.params["id"]));
           json j = inspectJson(e, c);
-          if (req.queryBool("size")) {
-            j["SizeRw"] = 0;
-            j["SizeRootFs"] = 0;
-          }
+          if (req.queryBool("size")) j["SizeRw"] = e.sizeRw(c.id).value_or(0);
           res.json(200, j);
+          return okStatus();
+        }));
+  r.add("GET", "/containers/{id}/changes", handle([&e](Request& req, Response& res) -> Status {
+          json out = json::array();
+          for (const auto& [path, kind] : BERTH_TRY(e.changes(req.params["id"])))
+            out.push_back({{"Path", path}, {"Kind", kind}});
+          res.json(200, out.empty() ? json(nullptr) : out);
           return okStatus();
         }));
   r.add("GET", "/containers/{id}/top", handle([&e](Request& req, Response& res) -> Status {

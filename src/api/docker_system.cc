@@ -218,6 +218,54 @@ void addSystem(Router& r, Engine& e) {
                          {"Warnings", json::array()}});
           return okStatus();
         }));
+  r.add(
+      "GET", "/system/df", handle([&e](Request&, Response& res) -> Status {
+        json images = json::array(), containers = json::array(), volumes = json::array();
+        int64_t layers = 0;
+        for (const auto& i : BERTH_TRY(e.imageList(false, {}))) {
+          layers += i.size;
+          images.push_back({{"Id", i.id},
+                            {"ParentId", i.parent},
+                            {"RepoTags", i.repo_tags},
+                            {"RepoDigests", i.repo_digests},
+                            {"Created", i.created},
+                            {"Size", i.size},
+                            {"SharedSize", 0},
+                            {"VirtualSize", i.size},
+                            {"Labels", i.labels},
+                            {"Containers", i.containers}});
+        }
+        for (const auto& c : BERTH_TRY(e.list(true, {})))
+          containers.push_back({{"Id", c.id},
+                                {"Names", {"/" + c.name}},
+                                {"Image", c.config.image},
+                                {"ImageID", imageId(c.image_id)},
+                                {"Command", commandText(c)},
+                                {"Created", c.created_ns / 1000000000},
+                                {"State", engine::runStateName(c.state.status)},
+                                {"Status", statusText(c)},
+                                {"SizeRw", e.sizeRw(c.id).value_or(0)},
+                                {"SizeRootFs", 0},
+                                {"Labels", c.config.labels},
+                                {"Mounts", json::array()}});
+        for (const auto& v : BERTH_TRY(e.volumeList()))
+          volumes.push_back({{"Name", v.name},
+                             {"Driver", "local"},
+                             {"Mountpoint", v.mountpoint},
+                             {"CreatedAt", timeText(v.created_ns)},
+                             {"Labels", v.labels},
+                             {"Scope", "local"},
+                             {"Options", nullptr},
+                             {"UsageData",
+                              {{"Size", sys::treeSize(v.mountpoint)},
+                               {"RefCount", static_cast<int64_t>(e.volumeUsers(v.name).size())}}}});
+        res.json(200, {{"LayersSize", layers},
+                       {"Images", images},
+                       {"Containers", containers},
+                       {"Volumes", volumes},
+                       {"BuildCache", json::array()}});
+        return okStatus();
+      }));
   r.add("GET", "/events", handle([&e](Request& req, Response& res) -> Status {
           auto f = BERTH_TRY(dockerFilters(req));
           BERTH_RETURN_IF_ERROR(onlyFilters(

@@ -177,9 +177,37 @@ void putArchive(engine::Engine& e, Request& req, Response& res) {
   res.send(200, "text/plain", "");
 }
 
+// docker export: the container's whole root as a tar, entries relative to it.
+void exportRoot(engine::Engine& e, Request& req, Response& res) {
+  std::function<void()> release;
+  auto rootfs = e.rootfsFor(req.params.at("id"), &release);
+  if (!rootfs) return res.error(rootfs.error());
+  auto names = sys::listDir(*rootfs);
+  if (names && res.beginStream(200, "application/x-tar")) {
+    Writer w{&res};
+    struct archive* out = archive_write_new();
+    archive_write_set_format_pax_restricted(out);
+    archive_write_open(out, &w, nullptr, writeCallback, nullptr);
+    struct archive* disk = archive_read_disk_new();
+    archive_read_disk_set_standard_lookup(disk);
+    for (const auto& n : *names) {
+      if (w.failed || !addTree(out, disk, *rootfs + "/" + n, n)) break;
+    }
+    archive_write_close(out);
+    archive_write_free(out);
+    archive_read_free(disk);
+    res.end();
+  } else if (!names) {
+    res.error(names.error());
+  }
+  release();
+}
+
 }  // namespace
 
 void addArchiveRoutes(Router& r, engine::Engine& e) {
+  r.add("GET", "/containers/{id}/export",
+        [&e](Request& req, Response& res) { exportRoot(e, req, res); });
   // The native API's paths and docker's (docker cp: HEAD to stat, GET out, PUT in).
   for (const char* path : {"/v1/containers/{id}/archive", "/containers/{id}/archive"}) {
     r.add("GET", path, [&e](Request& req, Response& res) { getArchive(e, req, res); });

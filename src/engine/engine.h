@@ -137,6 +137,11 @@ class Engine {
   // The container's root as the host sees it (mounted while it runs; mounted on demand
   // for cp into a stopped container). `release` is called when done.
   Result<std::string> rootfsFor(const std::string& ref, std::function<void()>* release);
+  // What the container changed in its root, from its writable layer: paths ("/etc/x")
+  // with kind 0 modified (exists in the image too), 1 added, 2 deleted; sorted by path.
+  Result<std::vector<std::pair<std::string, int>>> changes(const std::string& ref);
+  // Bytes of the container's writable layer (its files' sizes).
+  Result<int64_t> sizeRw(const std::string& ref);
 
   // Exec.
   Result<std::string> execCreate(const std::string& ref, const ExecConfig& config);

@@ -1,8 +1,10 @@
 // Talking to running containers: attach, resize, top, stats, and the root for cp.
 
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/strings.h"
@@ -198,6 +200,60 @@ Result<std::string> Engine::rootfsFor(const std::string& ref, std::function<void
     if (!entry->c.running()) (void)::umount2(rootfs.c_str(), MNT_DETACH);
   };
   return rootfs;
+}
+
+namespace {
+
+// An overlayfs whiteout: a character device 0:0.
+bool whiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == 0; }
+
+void walkUpper(const std::string& upper, const std::string& rel,
+               const std::vector<std::string>& lowers,
+               std::vector<std::pair<std::string, int>>& out) {
+  auto names = sys::listDir(upper + rel);
+  if (!names) return;
+  for (const auto& n : *names) {
+    std::string path = rel + "/" + n;
+    struct stat st {};
+    if (::lstat((upper + path).c_str(), &st) != 0) continue;
+    bool below = std::any_of(lowers.begin(), lowers.end(), [&](const std::string& l) {
+      struct stat ls {};
+      return ::lstat((l + path).c_str(), &ls) == 0;
+    });
+    if (whiteout(st)) {
+      out.emplace_back(path, 2);
+      continue;
+    }
+    out.emplace_back(path, below ? 0 : 1);
+    if (S_ISDIR(st.st_mode)) walkUpper(upper, path, lowers, out);
+  }
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<std::string, int>>> Engine::changes(const std::string& ref) {
+  auto e = BERTH_TRY(find(ref));
+  std::string id, image;
+  {
+    std::lock_guard lock(e->mu);
+    id = e->c.id;
+    image = e->c.image_id;
+  }
+  auto lowers = BERTH_TRY(images_->layers(image));
+  std::vector<std::pair<std::string, int>> out;
+  walkUpper(dirOf(id) + "/upper", "", lowers, out);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<int64_t> Engine::sizeRw(const std::string& ref) {
+  auto e = BERTH_TRY(find(ref));
+  std::string id;
+  {
+    std::lock_guard lock(e->mu);
+    id = e->c.id;
+  }
+  return sys::treeSize(dirOf(id) + "/upper");
 }
 
 }  // namespace berth::engine

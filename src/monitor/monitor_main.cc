@@ -513,6 +513,10 @@ void Monitor::pollConsole() {
 void Monitor::onOutput(uint64_t tag) {
   int fd = tag == kTagStdout ? out_fd_ : err_fd_;
   if (fd < 0) return;
+  // A client that connected before the container started (berthd's attach for `run`)
+  // may still wait in the backlog when epoll reports output first: take it in before the
+  // output goes out, or it misses it.
+  if (listen_fd_ >= 0) clients_->acceptAll(listen_fd_);
   LineSplitter& split = tag == kTagStdout ? g_stdout : g_stderr;
   size_t room;
   char* p = split.space(&room);
@@ -643,8 +647,10 @@ void Monitor::startClosing() {
     stdin_fd_ = -1;
   }
   writeExitFile();
-  // From here on a new client finds no socket and reads the exit file instead.
+  // From here on a new client finds no socket and reads the exit file instead; those in
+  // the backlog still get the exit code.
   if (listen_fd_ >= 0) {
+    clients_->acceptAll(listen_fd_);
     ::close(listen_fd_);
     listen_fd_ = -1;
   }

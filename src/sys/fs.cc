@@ -177,4 +177,20 @@ Result<std::string> secureJoin(const std::string& root, const std::string& unsaf
   return out;
 }
 
+int64_t treeSize(const std::string& dir) {
+  auto names = listDir(dir);
+  if (!names) return 0;
+  int64_t total = 0;
+  for (const auto& n : *names) {
+    std::string p = dir + "/" + n;
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode))
+      total += treeSize(p);
+    else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+      total += st.st_size;
+  }
+  return total;
+}
+
 }  // namespace berth::sys

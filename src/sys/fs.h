@@ -25,6 +25,9 @@ bool exists(const std::string& path);
 bool isDirectory(const std::string& path);
 // The names in a directory, sorted, without "." and ".."; a missing directory is kNotFound.
 Result<std::vector<std::string>> listDir(const std::string& dir);
+// The sizes of the files under `dir` (not following links), as du --apparent-size adds
+// them; 0 for a missing directory.
+int64_t treeSize(const std::string& dir);
 // Removes a directory tree (not crossing mount points is the caller's business).
 Status removeAll(const std::string& path);
 

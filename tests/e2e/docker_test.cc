@@ -178,6 +178,17 @@ TEST_F(DockerClients, CopyInAndOut) {
   std::string line;
   std::getline(f, line);
   EXPECT_EQ(line, "x");
+  // diff and export read the same root.
+  auto diff = docker({"diff", "box"});
+  EXPECT_NE(diff.out.find("A /tmp/greeting.txt\n"), std::string::npos) << diff.out << diff.err;
+  EXPECT_NE(diff.out.find("A /out/d/f\n"), std::string::npos) << diff.out;
+  auto exported = sh(std::string(kDebianDocker) + " export box | tar -t");
+  EXPECT_EQ(exported.code, 0) << exported.err;
+  EXPECT_NE(exported.out.find("out/d/f\n"), std::string::npos);
+  EXPECT_NE(exported.out.find("bin/busybox\n"), std::string::npos);
+  auto df = docker({"system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}"});
+  EXPECT_NE(df.out.find("Containers 1 1\n"), std::string::npos) << df.out << df.err;
+  EXPECT_NE(df.out.find("Images 1 1\n"), std::string::npos) << df.out;
   auto missing = docker({"cp", "box:/nope", work_->path()});
   EXPECT_NE(missing.code, 0);
   EXPECT_NE(missing.err.find("/nope"), std::string::npos) << missing.err;
