@@ -3,6 +3,7 @@
 
 #include <ctime>
 #include <fstream>
+#include <thread>
 
 #include "common/strings.h"
 #include "e2e/daemon.h"
@@ -272,6 +273,29 @@ TEST_F(Images, BadArchivesAreRefusedWholly) {
   EXPECT_NE(unknown.code, 0);
   EXPECT_NE(unknown.err.find("no such image: 'nope:1'"), std::string::npos) << unknown.err;
   EXPECT_FALSE(sys::exists(path("none.tar")));
+}
+
+// A load in progress holds no lock that container creation needs: with a load stalled in
+// the middle of its body, a container is created, runs and goes; then the load completes.
+TEST_F(Images, ContainersRunWhileALoadIsInFlight) {
+  ASSERT_EQ(berth({"import", path("rootfs.tar"), "busy:1"}).code, 0);
+  ASSERT_EQ(berth({"save", "-o", path("busy.tar"), "busy:1"}).code, 0);
+  ASSERT_EQ(berth({"rmi", "busy:1"}).code, 0);
+  ASSERT_EQ(berth({"import", path("rootfs.tar"), "other:1", "-c", "ENV OTHER=1"}).code, 0);
+  // The body's first MB goes at once, the rest when the file `go` appears.
+  std::string feed = "{ head -c 1000000 " + path("busy.tar") + "; while [ ! -e " + path("go") +
+                     " ]; do sleep 0.05; done; tail -c +1000001 " + path("busy.tar") + "; } | " +
+                     "BERTH_HOST=unix://" + daemon_->socket() + " " + BERTH_CLI + " load > " +
+                     path("load.out") + " 2>/dev/null; echo $? > " + path("load.rc");
+  CmdResult loaded;
+  std::thread loader([&] { loaded = runCmd({"/bin/bash", "-c", feed}, "", 120); });
+  auto run = berth({"run", "other:1", "echo", "ran-meanwhile"});
+  runCmd({"touch", path("go")});
+  loader.join();
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out, "ran-meanwhile\n");
+  EXPECT_EQ(runCmd({"cat", path("load.rc")}).out, "0\n") << runCmd({"cat", path("load.out")}).out;
+  EXPECT_EQ(runCmd({"cat", path("load.out")}).out, "Loaded image: busy:1\n");
 }
 
 // A kill -9 of the daemon at any point of a load leaves either no image or a whole one,
