@@ -289,11 +289,16 @@ TEST_F(Images, ContainersRunWhileALoadIsInFlight) {
                      path("load.out") + " 2>/dev/null; echo $? > " + path("load.rc");
   CmdResult loaded;
   std::thread loader([&] { loaded = runCmd({"/bin/bash", "-c", feed}, "", 120); });
-  auto run = berth({"run", "other:1", "echo", "ran-meanwhile"});
+  // Detached, then wait and logs: what is tested is creation and start, not attach.
+  auto run = daemon_->berth({"run", "-d", "--name", "meanwhile", "other:1", "echo", "ran"});
+  auto waited = daemon_->berth({"wait", "meanwhile"});
+  auto logs = daemon_->berth({"logs", "meanwhile"});
   runCmd({"touch", path("go")});
   loader.join();
   EXPECT_EQ(run.code, 0) << run.err;
-  EXPECT_EQ(run.out, "ran-meanwhile\n");
+  EXPECT_EQ(waited.out, "0\n") << waited.err;
+  EXPECT_EQ(logs.out, "ran\n") << logs.err;
+  EXPECT_EQ(daemon_->berth({"rm", "meanwhile"}).code, 0);
   EXPECT_EQ(runCmd({"cat", path("load.rc")}).out, "0\n") << runCmd({"cat", path("load.out")}).out;
   EXPECT_EQ(runCmd({"cat", path("load.out")}).out, "Loaded image: busy:1\n");
 }
