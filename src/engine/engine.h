@@ -172,8 +172,9 @@ class Engine {
   // Long operations (load, import, build, save) do not hold the store's lock while they
   // stream, so containers can be created meanwhile; blobs and snapshots that no image
   // references are collected only when none of them is in flight.
-  // Events (type "image", id "sha256:<hex>" or the name, attribute "name"): load, import,
-  // tag, untag, delete, save, and tag for each name a build gives.
+  // Events (type "image", id "sha256:<hex>", attribute "name": the name concerned, or the
+  // id for an untagged image): load, import, tag, untag, delete, save, and tag for each
+  // name a build gives.
   // List filters: dangling=true|false, label=K[=V], reference=NAME pattern (path.Match
   // style: "busy*", "busybox:*"), before=REF, since=REF; `all` changes nothing (berth keeps
   // no intermediate images). Newest first.
