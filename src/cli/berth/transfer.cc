@@ -141,7 +141,7 @@ Status save(Context& ctx, const std::vector<std::string>& refs, const std::strin
     task.advance(piece.size());
   }
   if (output == "-") return okStatus();
-  if (::fsync(fd.get()) != 0 || ::rename(tmp.c_str(), output.c_str()) != 0)
+  if (::rename(tmp.c_str(), output.c_str()) != 0)
     return fail(errnoError("save " + quote(output), errno));
   return okStatus();
 }
