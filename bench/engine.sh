@@ -17,7 +17,7 @@ dpkg -s docker.io >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get inst
 bin=$PWD/build/bin
 work=$(mktemp -d /tmp/berth-bench-engine.XXXXXX)
 export BERTH_HOST=unix://$work/berth.sock
-berth() { "$bin/berth" --root "$work/root" "$@"; }
+berth() { "$bin/berth" "$@"; }
 podman_cmd="/usr/bin/podman --root $work/podman --runroot $work/podman-run --cgroup-manager cgroupfs --events-backend file --storage-driver overlay"
 podman() { $podman_cmd "$@"; }
 export CONTAINERS_CONF=$work/containers.conf
@@ -40,11 +40,11 @@ if [ -d /sys/fs/cgroup/unified ] && grep -qw hugetlb /sys/fs/cgroup/unified/cgro
   mountpoint -q /sys/fs/cgroup/hugetlb || mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
 fi
 
-scripts/busybox-image.sh --root "$work/root" >/dev/null 2>&1
 "$bin/berthd" --root "$work/root" --exec-root "$work/run" --socket "$work/berth.sock" \
   --bridge bbench1 --bip 172.30.252.1/24 --nft-table berth_bench1 --cleanup 2>"$work/berthd.log" &
 berthd_pid=$!
 for _ in $(seq 50); do berth version >/dev/null 2>&1 && break; sleep 0.1; done
+scripts/busybox-image.sh >/dev/null 2>&1  # into the berthd above (BERTH_HOST)
 berth save -o "$work/busybox.tar" busybox 2>/dev/null
 podman load -q -i "$work/busybox.tar" >/dev/null
 /usr/sbin/dockerd -H "unix://$work/docker.sock" --data-root "$work/docker" --exec-root "$work/docker-run" \

@@ -18,7 +18,7 @@ dpkg -s docker.io >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get inst
 bin=$PWD/build/bin
 work=$(mktemp -d /tmp/berth-bench-net.XXXXXX)
 export BERTH_HOST=unix://$work/berth.sock
-berth() { "$bin/berth" --root "$work/root" "$@"; }
+berth() { "$bin/berth" "$@"; }
 docker() { command /usr/bin/docker -H "unix://$work/docker.sock" "$@"; }
 cleanup() {
   set +e
@@ -41,11 +41,11 @@ done
 mkdir -p "$work/iperf/tmp" "$work/iperf/etc"; echo 'root:x:0:0::/:/bin/sh' > "$work/iperf/etc/passwd"
 tar -C "$work/iperf" -cf "$work/iperf.tar" .
 
-scripts/busybox-image.sh --root "$work/root" >/dev/null 2>&1
 "$bin/berthd" --root "$work/root" --exec-root "$work/run" --socket "$work/berth.sock" \
   --bridge bbench0 --bip 172.30.250.1/24 --nft-table berth_bench --cleanup 2>"$work/berthd.log" &
 berthd_pid=$!
 for _ in $(seq 50); do berth version >/dev/null 2>&1 && break; sleep 0.1; done
+scripts/busybox-image.sh >/dev/null 2>&1  # into the berthd above (BERTH_HOST)
 berth import "$work/iperf.tar" iperf:latest >/dev/null
 berth save -o "$work/busybox.tar" busybox 2>/dev/null
 /usr/sbin/dockerd -H "unix://$work/docker.sock" --data-root "$work/docker" --exec-root "$work/docker-run" \

@@ -119,6 +119,9 @@ class Stream : public ClientStream {
       : t_(std::move(t)), what_(std::move(what)) {
     parser_.header_limit(kHeaderLimit);
     parser_.body_limit(kNoLimit);
+    // Beast reads as much as the buffer has room for: an empty flat_buffer means 512-byte
+    // reads (a 100 MB archive took 190,000 recv calls).
+    buffer_.reserve(kPiece);
   }
 
   Status readHead() {

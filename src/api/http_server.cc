@@ -517,6 +517,9 @@ void Server::Impl::runConnection(Conn& conn, int fd,
 
 void Server::Impl::serveConnection(Transport& t) {
   beast::flat_buffer buffer;
+  // Beast reads as much as the buffer has room for: an empty flat_buffer means 512-byte
+  // reads (an uploaded 100 MB archive took 190,000 recv calls).
+  buffer.reserve(64 << 10);
   for (;;) {
     Parser parser;
     parser.header_limit(kHeaderLimit);

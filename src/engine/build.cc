@@ -2,7 +2,6 @@
 
 #include <archive.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,8 +25,6 @@
 #include "sys/mount.h"
 #include "sys/overlay.h"
 #include "sys/process.h"
-
-extern char** environ;
 
 namespace berth::engine {
 
@@ -414,24 +411,12 @@ class Builder {
   // Runs the bundle in `dir` with berth-runtime, its output (stdout and stderr) going to
   // the progress lines as the classic builder shows it; returns the exit code.
   Result<int> runContainer(const std::string& dir, const std::string& id) {
-    std::vector<std::string> args = {opts_.runtime, "--root", opts_.runtime_root, "run", "--bundle",
-                                     dir,           id};
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return errnoError("RUN: pipe", errno);
     sys::Fd out_r(p[0]), out_w(p[1]);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
-    posix_spawn_file_actions_adddup2(&fa, out_w.get(), 2);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t child = 0;
-    int rc = ::posix_spawn(&child, opts_.runtime.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) return errnoError("RUN: start " + quote(opts_.runtime), rc);
+    pid_t child = BERTH_TRY(sys::spawn(
+        opts_.runtime, {opts_.runtime, "--root", opts_.runtime_root, "run", "--bundle", dir, id},
+        -1, out_w.get(), out_w.get()));
     out_w.reset();
     std::string pending;
     char buf[8192];
@@ -446,10 +431,7 @@ class Builder {
       }
     }
     if (!pending.empty()) say(pending);
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0) {
-      if (errno != EINTR) return errnoError("RUN: wait for " + quote(opts_.runtime), errno);
-    }
+    int status = BERTH_TRY(sys::waitChild(child));
     return sys::exitCodeOf(status);
   }
 

@@ -180,8 +180,9 @@ class Engine {
   // Long operations (load, import, build, save) do not hold the store's lock while they
   // stream, so containers can be created meanwhile; blobs and snapshots that no image
   // references are collected only when none of them is in flight.
-  // Events (type "image", id "sha256:<hex>" or the name, attribute "name"): load, import,
-  // tag, untag, delete, save, and tag for each name a build gives.
+  // Events (type "image", id "sha256:<hex>", attribute "name": the name concerned, or the
+  // id for an untagged image): load, import, tag, untag, delete, save, and tag for each
+  // name a build gives.
   // List filters: dangling=true|false, label=K[=V], reference=NAME pattern (path.Match
   // style: "busy*", "busybox:*"), before=REF, since=REF; `all` changes nothing (berth keeps
   // no intermediate images). Newest first.
@@ -208,19 +209,20 @@ class Engine {
   // RFC 3339>. Then collects unreferenced blobs and snapshots.
   Result<ImagePruneReport> imagePrune(bool all,
                                       const std::multimap<std::string, std::string>& filters);
-  // A docker-archive or OCI archive (itself plain, gzip or zstd) from `read`; it is
-  // spooled to a temp file under <root>/tmp/ (the format needs random access), verified,
-  // its layers unpacked, then its images made visible at once. Returns one line per name:
-  // "Loaded image: busybox:latest", or "Loaded image ID: sha256:…" for an untagged image.
-  // A corrupt archive is kInvalidArgument naming what is wrong; nothing becomes visible.
+  // A docker-archive or OCI archive (itself plain, gzip or zstd) read from `read` as one
+  // stream (no seeking, no temp copy): blobs verified as they land, layers unpacked, then
+  // its images made visible at once. Returns one line per name: "Loaded image:
+  // busybox:latest", or "Loaded image ID: sha256:…" for an untagged image. A corrupt
+  // archive is kInvalidArgument naming what is wrong; nothing becomes visible. `progress`
+  // is not called yet (clients show the upload's progress).
   Result<std::vector<std::string>> imageLoad(const ByteReader& read, const LineSink& progress);
   // Resolves every ref first (kNotFound before anything is written), then streams the
   // archive to `write`.
   Status imageSave(const std::vector<std::string>& refs, ImageArchiveFormat format,
                    const ByteWriter& write);
   // A root filesystem tarball (plain, gzip, zstd or xz) from `read` becomes a one-layer
-  // image. Returns its id "sha256:<hex>". A malformed change is kInvalidArgument, checked
-  // before any byte is read.
+  // image. Returns its id "sha256:<hex>". A malformed name or change is kInvalidArgument,
+  // checked before any byte is read. `progress` is not called yet.
   Result<std::string> imageImport(const ByteReader& read, const ImageImportOptions& opts,
                                   const LineSink& progress);
   // `context` is a tar stream (plain or gzip) of the build context; it is extracted into a

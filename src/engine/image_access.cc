@@ -2,11 +2,14 @@
 
 #include "common/strings.h"
 #include "image/snapshots.h"
+#include "sys/fs.h"
 
 namespace berth::engine {
 
 Result<std::unique_ptr<ImageAccess>> ImageAccess::open(const std::string& root) {
   auto store = BERTH_TRY(image::ImageStore::open(root));
+  // Build contexts of builds that a crash interrupted.
+  BERTH_RETURN_IF_ERROR(sys::removeAll(root + "/tmp"));
   return std::unique_ptr<ImageAccess>(new ImageAccess(root, std::move(store)));
 }
 

@@ -31,6 +31,8 @@ struct ResolvedImage {
 
 class ImageAccess {
  public:
+  // Opens the store under `root` and clears <root>/tmp/ (temp dirs of image operations,
+  // build contexts, that a crash left behind).
   static Result<std::unique_ptr<ImageAccess>> open(const std::string& root);
   const std::string& root() const { return root_; }
 

@@ -122,6 +122,23 @@ Status checkFilters(const std::multimap<std::string, std::string>& filters,
 
 bool truthy(const std::string& v) { return v == "true" || v == "1"; }
 
+// untag and delete events for a report in which an image's untags come before its delete;
+// an untag with no delete after it (the image stays) is of `kept_id`.
+void publishRemoved(EventBus& bus, const std::vector<ImageDeleteItem>& items,
+                    const std::string& kept_id) {
+  std::vector<Event> events;
+  std::string id = kept_id;
+  for (auto it = items.rbegin(); it != items.rend(); ++it) {
+    if (!it->deleted.empty()) {
+      id = it->deleted;
+      events.push_back({"image", "delete", id, {{"name", id}}, 0});
+    } else {
+      events.push_back({"image", "untag", id, {{"name", it->untagged}}, 0});
+    }
+  }
+  for (auto it = events.rbegin(); it != events.rend(); ++it) bus.publish(std::move(*it));
+}
+
 }  // namespace
 
 // Containers per image (hex id), and for each image its users' (short id, running).
@@ -247,9 +264,11 @@ Status Engine::imageTag(const std::string& ref, const std::string& repo, const s
 Result<std::vector<ImageDeleteItem>> Engine::imageRemove(const std::string& ref, bool force,
                                                          bool /*noprune*/) {
   ImageUsers users = usersOf(mu_, by_id_);
+  std::string image_id;
   auto items =
       BERTH_TRY(images_->locked([&](ImageStore& store) -> Result<std::vector<ImageDeleteItem>> {
         ImageRecord rec = BERTH_TRY(resolveIn(store, ref));
+        image_id = rec.id.str();
         auto name = image::normalizeName(ref);
         bool by_name = name && std::find(rec.tags.begin(), rec.tags.end(), *name) != rec.tags.end();
         const auto& using_it = users.by_image[rec.id.hex()];
@@ -283,17 +302,7 @@ Result<std::vector<ImageDeleteItem>> Engine::imageRemove(const std::string& ref,
         }
         return out;
       }));
-  std::string id;
-  for (const auto& item : items) {
-    if (!item.deleted.empty()) id = item.deleted;
-  }
-  for (const auto& item : items) {
-    if (!item.untagged.empty())
-      events_.publish(
-          {"image", "untag", id.empty() ? item.untagged : id, {{"name", item.untagged}}, 0});
-    else
-      events_.publish({"image", "delete", item.deleted, {{"name", item.deleted}}, 0});
-  }
+  publishRemoved(events_, items, image_id);
   // Blobs and snapshots go now, or when the loads and builds in flight end. The names and
   // records are gone already: a failed collection is retried by the next one.
   if (auto gc = images_->collect(false); !gc) log::warn("rmi: " + gc.error().message());
@@ -328,12 +337,7 @@ Result<ImagePruneReport> Engine::imagePrune(
         }
         return out;
       }));
-  for (const auto& item : report.deleted) {
-    if (!item.untagged.empty())
-      events_.publish({"image", "untag", item.untagged, {{"name", item.untagged}}, 0});
-    else
-      events_.publish({"image", "delete", item.deleted, {{"name", item.deleted}}, 0});
-  }
+  publishRemoved(events_, report.deleted, "");
   report.space_reclaimed = BERTH_TRY(images_->collect(true));
   return report;
 }
@@ -351,7 +355,7 @@ Result<std::vector<std::string>> Engine::imageLoad(const ByteReader& read,
     }
     for (const auto& t : img.tags) {
       lines.push_back("Loaded image: " + t);
-      events_.publish({"image", "load", t, {{"name", t}}, 0});
+      events_.publish({"image", "load", img.id.str(), {{"name", t}}, 0});
     }
   }
   return lines;

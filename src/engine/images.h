@@ -70,7 +70,7 @@ struct ImageDeleteItem {
 
 struct ImagePruneReport {
   std::vector<ImageDeleteItem> deleted;
-  uint64_t space_reclaimed = 0;  // bytes of blobs and snapshots removed
+  uint64_t space_reclaimed = 0;  // bytes of the blobs removed (snapshots not counted)
 };
 
 enum class ImageArchiveFormat { kDocker, kOci };

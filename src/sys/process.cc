@@ -1,6 +1,9 @@
 #include "sys/process.h"
 
 #include <fcntl.h>
+#include <spawn.h>
+
+#include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,6 +17,8 @@
 
 #include "common/strings.h"
 #include "sys/fs.h"
+
+extern char** environ;
 
 namespace berth::sys {
 
@@ -30,6 +35,29 @@ std::optional<ProcStat> procStat(pid_t pid) {
   st.state = fields[0][0];
   st.start_time = std::strtoull(fields[19].c_str(), nullptr, 10);
   return st;
+}
+
+Result<pid_t> spawn(const std::string& path, const std::vector<std::string>& argv, int in, int out,
+                    int err) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  const int fds[3] = {in, out, err};
+  for (int target = 0; target < 3; ++target) {
+    if (fds[target] < 0)
+      posix_spawn_file_actions_addopen(&fa, target, "/dev/null", target == 0 ? O_RDONLY : O_WRONLY,
+                                       0);
+    else
+      posix_spawn_file_actions_adddup2(&fa, fds[target], target);
+  }
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t child = 0;
+  int rc = ::posix_spawn(&child, path.c_str(), &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return errnoError("start " + quote(path), rc);
+  return child;
 }
 
 Result<int> waitChild(pid_t pid) {

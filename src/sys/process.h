@@ -26,6 +26,12 @@ Result<int> runProgram(const std::string& path, const std::vector<std::string>& 
                        const std::vector<std::string>& env, const std::string& stdin_data,
                        int timeout_sec);
 
+// Starts `path` with `argv` (argv[0] included) and this process's environment; its
+// stdin, stdout and stderr are `in`, `out`, `err` (-1: /dev/null) and it inherits no other
+// descriptor. Returns the child's pid: reap it with waitChild.
+Result<pid_t> spawn(const std::string& path, const std::vector<std::string>& argv, int in, int out,
+                    int err);
+
 // Waits for a child, retrying on EINTR. Returns the raw status.
 Result<int> waitChild(pid_t pid);
 

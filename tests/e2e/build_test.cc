@@ -138,5 +138,33 @@ TEST_F(Build, ErrorsNameTheLineAndLeaveNoImage) {
   EXPECT_EQ(leftovers.out, "0\n0\n");
 }
 
+// Through the API: a context that would write outside its directory, and a Dockerfile
+// with a syntax error, are 400s before any step runs; nothing is left of either.
+TEST_F(Build, BadContextsAreRefusedBeforeAnyStep) {
+  auto evil = runCmd({"/bin/sh", "-c",
+                      "cd " + path("") +
+                          " && mkdir -p x && echo FROM busybox:test > x/Dockerfile && "
+                          "echo pwned > escape.txt && tar -C x -cf evil.tar Dockerfile && "
+                          "tar -C x -rf evil.tar --transform 's|^|../|' -P ../escape.txt"});
+  ASSERT_EQ(evil.code, 0) << evil.err;
+  auto r = daemon_->upload("/v1/images/build?t=evil:1", path("evil.tar"));
+  EXPECT_EQ(r.code, 400) << r.out;
+  EXPECT_NE(r.out.find("build context"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("escape.txt"), std::string::npos) << r.out;
+
+  write("Dockerfile", "FROM busybox:test\nRUNN typo\n");
+  ASSERT_EQ(runCmd({"tar", "-C", path("ctx"), "-cf", path("typo.tar"), "Dockerfile"}).code, 0);
+  auto typo = daemon_->upload("/v1/images/build?t=typo:1", path("typo.tar"));
+  EXPECT_EQ(typo.code, 400) << typo.out;
+  EXPECT_NE(typo.out.find("Dockerfile:2: unknown instruction 'RUNN'"), std::string::npos)
+      << typo.out;
+
+  auto list = berth({"images"});
+  EXPECT_EQ(list.out.find("evil"), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find("typo"), std::string::npos) << list.out;
+  auto leftovers = runCmd({"/bin/sh", "-c", "ls -A " + path("berth/tmp") + " | wc -l"});
+  EXPECT_EQ(leftovers.out, "0\n") << "a refused context was left behind";
+}
+
 }  // namespace
 }  // namespace berth::test

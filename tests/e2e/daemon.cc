@@ -122,6 +122,16 @@ CmdResult Daemon::curl(const std::string& method, const std::string& p,
   return r;
 }
 
+CmdResult Daemon::upload(const std::string& p, const std::string& file) const {
+  auto r =
+      runCmd({"curl", "-s", "--unix-socket", socket(), "-X", "POST", "-w", "\n%{http_code}", "-H",
+              "Content-Type: application/x-tar", "--data-binary", "@" + file, "http://berth" + p});
+  auto nl = r.out.rfind('\n');
+  r.code = std::atoi(r.out.substr(nl + 1).c_str());
+  r.out = r.out.substr(0, nl);
+  return r;
+}
+
 CmdResult berthOnRoot(const std::string& root, std::unique_ptr<Daemon>& daemon,
                       const std::vector<std::string>& args, int timeout_sec) {
   if (!daemon) daemon = std::make_unique<Daemon>(root);

@@ -34,6 +34,8 @@ class Daemon {
   // curl on the socket: METHOD PATH [BODY] → (status line code, body).
   CmdResult curl(const std::string& method, const std::string& path,
                  const std::string& body = "") const;
+  // curl POST of a file as a tar body (an upload) → (status code, body).
+  CmdResult upload(const std::string& path, const std::string& file) const;
   nlohmann::json inspect(const std::string& name) const;
 
   std::string path(const std::string& rel) const { return dir_->path() + "/" + rel; }

@@ -1,8 +1,11 @@
 // Images in and out of berth with the real tools: podman, skopeo. Each test has its own
 // berth root and its own podman storage; nothing outside them is touched.
 
+#include <ctime>
 #include <fstream>
+#include <thread>
 
+#include "common/strings.h"
 #include "e2e/daemon.h"
 #include "support/harness.h"
 #include "sys/fs.h"
@@ -184,9 +187,11 @@ TEST_F(Images, RmiRefusesAnImageARunningContainerUses) {
 }
 
 TEST_F(Images, TagRmiAndPrune) {
+  int64_t t0 = static_cast<int64_t>(std::time(nullptr)) - 1;
   ASSERT_EQ(berth({"import", path("rootfs.tar"), "a:1"}).code, 0);
   ASSERT_EQ(berth({"tag", "a:1", "b:2"}).code, 0);
-  auto refused = berth({"rmi", inspect("a:1")["Id"]});
+  std::string id = inspect("a:1")["Id"];
+  auto refused = berth({"rmi", id});
   EXPECT_NE(refused.code, 0);
   EXPECT_NE(refused.err.find("image is referenced in multiple repositories"), std::string::npos)
       << refused.err;
@@ -198,6 +203,30 @@ TEST_F(Images, TagRmiAndPrune) {
   // The blobs went with the last image.
   auto blobs = runCmd({"/bin/sh", "-c", "ls " + path("berth/blobs/sha256") + " | wc -l"});
   EXPECT_EQ(blobs.out, "0\n");
+  // Each change was an event.
+  auto events = daemon_->curl("GET", "/v1/events?filter=type=image&since=" + std::to_string(t0) +
+                                         "&until=" + std::to_string(std::time(nullptr) + 1));
+  EXPECT_EQ(events.code, 200);
+  std::vector<std::string> actions;
+  for (const auto& line : split(events.out, '\n')) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    actions.push_back(j.value("action", "") + " " + j["attributes"].value("name", ""));
+  }
+  EXPECT_EQ(actions, (std::vector<std::string>{"import a:1", "tag b:2", "untag a:1", "untag b:2",
+                                               "delete " + id}));
+
+  // Dangling images go with prune; tagged ones only with --all.
+  ASSERT_EQ(berth({"import", path("rootfs.tar")}).code, 0);
+  ASSERT_EQ(berth({"import", path("rootfs.tar"), "kept:1", "-m", "second"}).code, 0);
+  EXPECT_EQ(berth({"images", "-q", "-f", "dangling=true"}).out.size(), 13u);
+  auto pruned = berth({"image", "prune", "-f"});
+  EXPECT_NE(pruned.out.find("deleted: sha256:"), std::string::npos) << pruned.out;
+  EXPECT_EQ(berth({"images", "-q"}).out.size(), 13u);
+  EXPECT_NE(berth({"history", "kept:1"}).out.find("berth import"), std::string::npos);
+  auto all = berth({"image", "prune", "-a", "-f"});
+  EXPECT_NE(all.out.find("untagged: kept:1"), std::string::npos) << all.out;
+  EXPECT_EQ(berth({"images", "-q"}).out, "");
 }
 
 // Bad input: a precise error, a non-zero exit, no image and nothing outside the store.
@@ -233,10 +262,45 @@ TEST_F(Images, BadArchivesAreRefusedWholly) {
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.err.find("does not match its diff_id"), std::string::npos) << bad.err;
   EXPECT_EQ(berth({"images", "-q"}).out, "") << "a refused archive left an image";
+  // Through the API: the same refusals are 400s, and a change that cannot be applied is
+  // refused before the body is read.
+  auto junk = daemon_->upload("/v1/images/load", path("junk.tar"));
+  EXPECT_EQ(junk.code, 400) << junk.out;
+  auto change = daemon_->upload("/v1/images/import?name=x:1&change=FROB%20x", path("rootfs.tar"));
+  EXPECT_EQ(change.code, 400) << change.out;
+  EXPECT_NE(change.out.find("FROB"), std::string::npos) << change.out;
   auto unknown = berth({"save", "-o", path("none.tar"), "nope:1"});
   EXPECT_NE(unknown.code, 0);
   EXPECT_NE(unknown.err.find("no such image: 'nope:1'"), std::string::npos) << unknown.err;
   EXPECT_FALSE(sys::exists(path("none.tar")));
+}
+
+// A load in progress holds no lock that container creation needs: with a load stalled in
+// the middle of its body, a container is created, runs and goes; then the load completes.
+TEST_F(Images, ContainersRunWhileALoadIsInFlight) {
+  ASSERT_EQ(berth({"import", path("rootfs.tar"), "busy:1"}).code, 0);
+  ASSERT_EQ(berth({"save", "-o", path("busy.tar"), "busy:1"}).code, 0);
+  ASSERT_EQ(berth({"rmi", "busy:1"}).code, 0);
+  ASSERT_EQ(berth({"import", path("rootfs.tar"), "other:1", "-c", "ENV OTHER=1"}).code, 0);
+  // The body's first MB goes at once, the rest when the file `go` appears.
+  std::string feed = "{ head -c 1000000 " + path("busy.tar") + "; while [ ! -e " + path("go") +
+                     " ]; do sleep 0.05; done; tail -c +1000001 " + path("busy.tar") + "; } | " +
+                     "BERTH_HOST=unix://" + daemon_->socket() + " " + BERTH_CLI + " load > " +
+                     path("load.out") + " 2>/dev/null; echo $? > " + path("load.rc");
+  CmdResult loaded;
+  std::thread loader([&] { loaded = runCmd({"/bin/bash", "-c", feed}, "", 120); });
+  // Detached, then wait and logs: what is tested is creation and start, not attach.
+  auto run = daemon_->berth({"run", "-d", "--name", "meanwhile", "other:1", "echo", "ran"});
+  auto waited = daemon_->berth({"wait", "meanwhile"});
+  auto logs = daemon_->berth({"logs", "meanwhile"});
+  runCmd({"touch", path("go")});
+  loader.join();
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(waited.out, "0\n") << waited.err;
+  EXPECT_EQ(logs.out, "ran\n") << logs.err;
+  EXPECT_EQ(daemon_->berth({"rm", "meanwhile"}).code, 0);
+  EXPECT_EQ(runCmd({"cat", path("load.rc")}).out, "0\n") << runCmd({"cat", path("load.out")}).out;
+  EXPECT_EQ(runCmd({"cat", path("load.out")}).out, "Loaded image: busy:1\n");
 }
 
 // A kill -9 of the daemon at any point of a load leaves either no image or a whole one,

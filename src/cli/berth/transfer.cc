@@ -117,13 +117,16 @@ Status save(Context& ctx, const std::vector<std::string>& refs, const std::strin
       "/v1/images/get?format=" + std::string(format == "docker-archive" ? "docker" : "oci");
   for (const auto& r : refs) target += "&name=" + urlEncode(r);
   auto stream = BERTH_TRY(ctx.api().stream("GET", target));
-  // The archive is whole only at the end: a file is written under a temp name first.
-  std::string tmp = output + ".berth-tmp";
+  // A file is written under a temp name and renamed when whole; stdout, a pipe or a
+  // device (/dev/null) is written to directly.
+  struct stat st {};
+  bool direct = output == "-" || (::stat(output.c_str(), &st) == 0 && !S_ISREG(st.st_mode));
+  std::string tmp = direct ? output : output + ".berth-tmp";
   sys::Fd fd(output == "-" ? ::dup(1)
                            : ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd.valid()) return errnoError("save " + quote(output), errno);
   auto fail = [&](const Error& e) -> Status {
-    if (output != "-") ::unlink(tmp.c_str());
+    if (!direct) ::unlink(tmp.c_str());
     return e;
   };
   progress::Task task("Saving " + join(refs, ", "), 0);
@@ -140,8 +143,8 @@ Status save(Context& ctx, const std::vector<std::string>& refs, const std::strin
     }
     task.advance(piece.size());
   }
-  if (output == "-") return okStatus();
-  if (::fsync(fd.get()) != 0 || ::rename(tmp.c_str(), output.c_str()) != 0)
+  if (direct) return okStatus();
+  if (::rename(tmp.c_str(), output.c_str()) != 0)
     return fail(errnoError("save " + quote(output), errno));
   return okStatus();
 }
