@@ -47,6 +47,7 @@ class Watcher {
     if (pid_ == 0) {
       int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       ::dup2(fd, 1);
+      ::signal(SIGINT, SIG_DFL);  // a shell may have left it ignored
       std::vector<char*> raw;
       for (auto& a : argv) raw.push_back(a.data());
       raw.push_back(nullptr);

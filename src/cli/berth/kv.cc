@@ -45,9 +45,11 @@ Result<std::string> plainValue(const std::string& key, std::string value,
   return plain;
 }
 
-// A value on one line of a table or a watch: whole when it is short printable text.
-std::string preview(const std::string& value, size_t max) {
+// A value on one line of a table or a watch: whole when it is short printable text (less a
+// final newline).
+std::string preview(std::string value, size_t max) {
   if (isSealed(value)) return "(encrypted)";
+  if (value.ends_with('\n')) value.pop_back();  // as `echo … | berth kv put K -` leaves it
   for (unsigned char c : value)
     if (c < 0x20 || c == 0x7f) return "(" + std::to_string(value.size()) + " bytes)";
   if (value.size() > max) return value.substr(0, max) + "…";
