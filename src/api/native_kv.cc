@@ -104,6 +104,10 @@ Status putKey(store::Store& s, Request& req, Response& res) {
                            ": the body must be {\"value\": \"<base64>\"}");
   auto value = base64Decode(body["value"].get<std::string>());
   if (!value) return value.error().context("put kv key " + quote(userKey(key)) + ": value");
+  if (value->size() > store::kMaxValueBytes)
+    return invalidArgument("put kv key " + quote(userKey(key)) + ": the value has " +
+                           std::to_string(value->size()) + " bytes, more than the " +
+                           std::to_string(store::kMaxValueBytes) + " a value may have");
   store::Txn t;
   if (expected) t.compares.push_back(store::Compare::modRevisionIs(key, *expected));
   t.then.push_back(store::Op::put(key, *value));

@@ -253,6 +253,11 @@ TEST_F(Kv, BadInputIsAPreciseError) {
   auto long_key = kv({"put", std::string(5000, 'k'), "v"});
   EXPECT_EQ(long_key.code, 1);
   EXPECT_NE(long_key.err.find("longer than"), std::string::npos) << long_key.err;
+  auto big = kv({"put", "big", "-"}, std::string((1 << 20) + 1, 'v'));
+  EXPECT_EQ(big.code, 1);
+  EXPECT_NE(big.err.find("put kv key 'big': the value has 1048577 bytes, more than the 1048576"),
+            std::string::npos)
+      << big.err;
   auto revision = d_->curl("GET", "/v1/kv?key=a&revision=yesterday");
   EXPECT_EQ(revision.code, 400);
   EXPECT_NE(revision.out.find("'yesterday' is not a revision"), std::string::npos);
