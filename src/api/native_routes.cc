@@ -566,7 +566,7 @@ bool labelsMatch(const std::map<std::string, std::string>& labels, const std::st
   return it != labels.end() && (eq == std::string::npos || it->second == filter.substr(eq + 1));
 }
 
-void addNativeRoutes(Router& router, Engine& engine) {
+void addNativeRoutes(Router& router, Engine& engine, store::Store& store) {
   addSystem(router, engine);
   addContainers(router, engine);
   addExec(router, engine);
@@ -574,6 +574,7 @@ void addNativeRoutes(Router& router, Engine& engine) {
   addNetworks(router, engine);
   addArchiveRoutes(router, engine);
   addImages(router, engine);
+  addKv(router, store);
 }
 
 }  // namespace berth::api

@@ -4,14 +4,18 @@
 
 #include "api/http.h"
 #include "engine/engine.h"
+#include "store/store.h"
 
 namespace berth::api {
 
-void addNativeRoutes(Router& router, engine::Engine& engine);
+// `store` holds the configuration of `berth kv` (/v1/kv…); it outlives the router.
+void addNativeRoutes(Router& router, engine::Engine& engine, store::Store& store);
 // GET/PUT /v1/containers/{id}/archive (native_archive.cc).
 void addArchiveRoutes(Router& router, engine::Engine& engine);
 // /v1/images… (native_images.cc).
 void addImages(Router& router, engine::Engine& engine);
+// /v1/kv… over the Store (native_kv.cc).
+void addKv(Router& router, store::Store& store);
 
 // Copies between a hijacked client connection (raw stdin in; frames out, or raw bytes
 // with a tty) and a monitor-protocol connection (src/monitor/protocol.h), until the

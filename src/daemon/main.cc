@@ -1,5 +1,6 @@
 // berthd: the per-host daemon. Serves the native API (src/api/native_api.md) on a unix
-// socket, and on TCP only with mutual TLS, over the engine.
+// socket, and on TCP only with mutual TLS, over the engine and the Store (shared state:
+// `berth kv` today; embedded in <root>/store.db, or an etcd cluster's).
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -7,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "api/docker_routes.h"
@@ -15,6 +17,7 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "engine/engine.h"
+#include "store/open.h"
 
 namespace {
 
@@ -25,7 +28,7 @@ berth::api::Server* g_server = nullptr;
 int main(int argc, char** argv) {
   berth::engine::EngineOptions opts;
   std::string socket = "/run/berth/berth.sock";
-  std::string tcp, cert, key, ca, log_level = "info";
+  std::string tcp, cert, key, ca, store_address, log_level = "info";
   CLI::App app{"berthd: the berth daemon", "berthd"};
   app.set_version_flag("-v,--version", std::string("berthd version ") + BERTH_VERSION);
   app.add_option("--root", opts.root, "where images, containers and volumes live");
@@ -44,6 +47,9 @@ int main(int argc, char** argv) {
   app.add_option("--nft-table", opts.net.table, "the nftables table berth owns (ip berth)");
   app.add_option("--resolv-conf", opts.net.resolv_conf,
                  "the host's resolver configuration, which names are forwarded to");
+  app.add_option("--store", store_address,
+                 "the Store: sqlite:///PATH (default sqlite://<root>/store.db) or "
+                 "etcd://HOST:PORT");
   bool cleanup = false;
   app.add_flag("--cleanup", cleanup,
                "at shutdown, stop every container and remove bridges and rules");
@@ -75,8 +81,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "berthd: %s\n", engine.error().message().c_str());
     return 1;
   }
+  // Opened after the engine, which makes the root; destroyed after the server, whose
+  // handlers use it.
+  if (store_address.empty())
+    store_address = "sqlite://" + std::filesystem::absolute(opts.root).string() + "/store.db";
+  auto store = berth::store::openStore(store_address);
+  if (!store) {
+    std::fprintf(stderr, "berthd: open store %s: %s\n", berth::quote(store_address).c_str(),
+                 store.error().message().c_str());
+    return 1;
+  }
   berth::api::Router router;
-  berth::api::addNativeRoutes(router, **engine);
+  berth::api::addNativeRoutes(router, **engine, **store);
   berth::api::addDockerRoutes(router, **engine);
   berth::api::Server server(std::move(router), berth::api::dockerPrepare);
   if (auto s = server.listenUnix(socket, 0660); !s) {

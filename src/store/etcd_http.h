@@ -60,7 +60,4 @@ class HttpPool {
 // An etcd error body ({"code": gRPC code, "message": …}) as our Error.
 Error etcdError(const nlohmann::json& body, int http_status);
 
-std::string base64Encode(std::string_view in);
-Result<std::string> base64Decode(std::string_view in);
-
 }  // namespace berth::store::etcd

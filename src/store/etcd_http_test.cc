@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "common/base64.h"
 #include "store/store.h"
 
 namespace berth::store::etcd {

@@ -7,13 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base64.h"
 #include "common/strings.h"
 #include "store/etcd_http.h"
 
 namespace berth::store {
 
-using etcd::base64Decode;
-using etcd::base64Encode;
 using nlohmann::json;
 
 namespace {

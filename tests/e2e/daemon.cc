@@ -37,6 +37,11 @@ Daemon::Daemon(std::string root)
   start();
 }
 
+Daemon::Daemon(DaemonFlags flags)
+    : dir_(std::make_unique<TempDir>("berthd")), flags_(std::move(flags.flags)) {
+  start();
+}
+
 Daemon::~Daemon() {
   if (!running()) start();
   // Remove every container through the API, then stop; then sweep what a crash could
@@ -78,10 +83,15 @@ void Daemon::start() {
     ::dup2(log, 1);
     ::dup2(log, 2);
     ::setpgid(0, 0);
-    ::execl(BERTHD, BERTHD, "--root", root().c_str(), "--exec-root", path("run").c_str(),
-            "--socket", socket().c_str(), "--bridge", bridge_name.c_str(), "--bip", bip.c_str(),
-            "--address-pool", pool.c_str(), "--nft-table", table_name.c_str(), "--resolv-conf",
-            resolv.c_str(), "--cleanup", nullptr);
+    std::vector<std::string> args = {
+        BERTHD,   "--root",      root(),      "--exec-root",   path("run"), "--socket",
+        socket(), "--bridge",    bridge_name, "--bip",         bip,         "--address-pool",
+        pool,     "--nft-table", table_name,  "--resolv-conf", resolv,      "--cleanup"};
+    args.insert(args.end(), flags_.begin(), flags_.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(BERTHD, argv.data());
     _exit(127);
   }
   bool up = eventually([&] { return berth({"version"}).code == 0; }, 20);

@@ -14,9 +14,16 @@
 
 namespace berth::test {
 
+// Extra berthd flags, e.g. {"--store", "etcd://127.0.0.1:2379"}.
+struct DaemonFlags {
+  std::vector<std::string> flags;
+};
+
 class Daemon {
  public:
   Daemon();  // with its own root and the busybox image in it
+  // With extra flags (kept across restarts), its own root and no image.
+  explicit Daemon(DaemonFlags flags);
   // On an existing image root (image and build tests): the root is left as it is.
   explicit Daemon(std::string root);
   ~Daemon();
@@ -47,6 +54,7 @@ class Daemon {
  private:
   std::unique_ptr<TempDir> dir_;
   std::string root_;
+  std::vector<std::string> flags_;
   pid_t pid_ = -1;
 };
 
