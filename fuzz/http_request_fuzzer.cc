@@ -18,6 +18,7 @@
 #include <string_view>
 #include <thread>
 
+#include "api/docker_create.h"
 #include "api/docker_routes.h"
 #include "api/http.h"
 #include "common/log.h"
@@ -43,10 +44,21 @@ berth::api::Router fuzzRouter() {
                        {"limit", req.queryValue("limit", "-1")},
                        {"filters", req.queryValue("filters")}});
   });
+  // The create bodies go where berthd sends them (their decoding has a fuzzer of its own).
   r.add("POST", "/containers/create", [](Request& req, Response& res) {
     auto body = req.readJson(64 << 10);
     if (!body.ok()) return res.error(body.error());
-    res.json(201, json{{"Id", req.queryValue("name")}, {"Body", body->dump()}});
+    auto config = berth::api::docker::createConfig(*body, req.queryValue("name"));
+    if (!config.ok()) return res.error(config.error());
+    res.json(201, berth::engine::toJson(*config));
+  });
+  r.add("POST", "/v1/containers", [](Request& req, Response& res) {
+    auto body = req.readJson(64 << 10);
+    if (!body.ok()) return res.error(body.error());
+    auto config = berth::engine::configFromJson(*body);
+    if (!config.ok()) return res.error(config.error());
+    if (auto s = berth::engine::validate(*config); !s.ok()) return res.error(s.error());
+    res.json(201, json{{"id", config->name}, {"body", *body}});
   });
   r.add("GET", "/containers/{id}/json", [](Request& req, Response& res) {
     res.json(200, json{{"Id", req.params["id"]}});
