@@ -372,7 +372,8 @@ Result<ContainerConfig> createConfig(const json& body, const std::string& name) 
   BERTH_RETURN_IF_ERROR(readTmpfs(host, c));
   if (cfg.has("Volumes")) {  // anonymous volumes, unless something else is mounted there
     if (!cfg.raw("Volumes").is_object()) return cfg.wrong("Volumes", "an object");
-    for (const auto& [target, _] : cfg.raw("Volumes").items()) {
+    for (const auto& volume : cfg.raw("Volumes").items()) {
+      const std::string& target = volume.key();  // clang 14 (fuzz/) cannot capture a binding
       bool covered = std::any_of(c.mounts.begin(), c.mounts.end(),
                                  [&](const MountSpec& m) { return m.target == target; });
       if (!covered) c.mounts.push_back(MountSpec{"volume", "", target});

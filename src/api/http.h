@@ -51,7 +51,8 @@ class Request {
   // Call once.
   virtual Result<std::string> readBody(size_t limit = 16 << 20) = 0;
   // The body parsed as JSON (an empty body is an empty object); kInvalidArgument naming the
-  // byte offset of a syntax error.
+  // byte offset of a syntax error, or of an array or object nested more than 512 deep
+  // (handlers may then walk the document recursively without exhausting the stack).
   Result<nlohmann::json> readJson(size_t limit = 16 << 20);
   // The body piece by piece, for uploads (tar archives): returns the number of bytes put in
   // `buf`, 0 at the end of the body. Chunked bodies are decoded.

@@ -105,6 +105,38 @@ std::multimap<std::string, std::string> parseQuery(std::string_view q) {
   return out;
 }
 
+// Arrays and objects nested deeper than this are refused: nlohmann's dump, copy and
+// comparison recurse once per level, and a 16 MB body of '[' would overflow the stack of
+// the connection's thread wherever the document is walked (an error message quoting it,
+// say). Docker's bodies nest a few levels deep.
+constexpr size_t kJsonDepthLimit = 512;
+
+// The offset of the first '[' or '{' nested deeper than `limit` in `text`, outside
+// strings; nullopt when there is none. Malformed JSON is the parser's to report.
+std::optional<size_t> nestedPast(std::string_view text, size_t limit) {
+  size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 // ---- Request, Response ----
@@ -129,6 +161,10 @@ std::string Request::header(const std::string& lowercase_name) const {
 Result<nlohmann::json> Request::readJson(size_t limit) {
   std::string body = BERTH_TRY(readBody(limit));
   if (trim(body).empty()) return nlohmann::json::object();
+  if (auto at = nestedPast(body, kJsonDepthLimit))
+    return invalidArgument("parse request body: json at byte " + std::to_string(*at + 1) +
+                           " nested deeper than " + std::to_string(kJsonDepthLimit) +
+                           " arrays and objects");
   try {
     return nlohmann::json::parse(body);
   } catch (const nlohmann::json::parse_error& e) {

@@ -330,6 +330,25 @@ TEST(HttpServer, MalformedJsonIs400WithOffset) {
   EXPECT_EQ(bodyJson(*r)["got"]["a"][1], 2);
 }
 
+// Found by fuzz/create_config_fuzzer: a deeply nested body crashed the daemon (stack
+// overflow) wherever the handler dumped or copied it.
+TEST(HttpServer, DeeplyNestedJsonIs400) {
+  TestServer ts(basicRouter());
+  Client client(ts.path());
+  std::string deep = std::string(1 << 20, '[') + std::string(1 << 20, ']');
+  auto r = client.request("POST", "/json", deep);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->errorMessage().find("json at byte 513 nested deeper than 512"), std::string::npos)
+      << r->errorMessage();
+
+  // Brackets inside strings do not count; 512 levels are fine.
+  std::string deep_ok = std::string(511, '[') + R"({"s": "[[[[\"[[[["})" + std::string(511, ']');
+  r = client.request("POST", "/json", deep_ok);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->status, 200) << r->errorMessage();
+}
+
 TEST(HttpServer, MapsErrorsToStatuses) {
   TestServer ts(basicRouter());
   Client client(ts.path());
