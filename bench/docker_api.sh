@@ -56,3 +56,13 @@ hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/ps.json" \
   -n berthd "$to_berth ps" -n dockerd "$to_dockerd ps" >/dev/null
 ratio "$work/ps.json"
 echo "  (containers listed: berthd $($to_berth ps -q | wc -l), dockerd $($to_dockerd ps -q | wc -l))"
+# The daemons' own share: the same request without the CLI (whose start-up, ~40 ms of Go
+# runtime and config loading, is in both figures above alike).
+echo "== GET /v1.41/containers/json with $n running containers, curl (median of $runs)"
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/list.json" \
+  -n berthd "curl -s -o /dev/null --unix-socket $work/berth.sock http://d/v1.41/containers/json" \
+  -n dockerd "curl -s -o /dev/null --unix-socket $work/docker.sock http://d/v1.41/containers/json" >/dev/null
+ratio "$work/list.json"
+echo "== the docker CLI alone: docker --version (median of $runs)"
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/cli.json" -n cli "/usr/bin/docker --version" >/dev/null
+jq -r '.results[] | "  \(.command) \(.median*1000) ms"' "$work/cli.json"

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/base64.h"
 #include "store/embedded_store.h"
 #include "store/etcd_http.h"
 #include "store/etcd_store.h"
@@ -133,9 +134,9 @@ int main(int argc, char** argv) {
     for (int i = 0; i < kRangeKeys; ++i)
       if (auto r = store->put(prefix + std::to_string(i), kValue); !r) die(r.error().message());
 
-  const std::string b64_prefix = berth::store::etcd::base64Encode(prefix);
-  const std::string b64_end = berth::store::etcd::base64Encode(berth::store::prefixEnd(prefix));
-  const std::string b64_value = berth::store::etcd::base64Encode(kValue);
+  const std::string b64_prefix = berth::base64Encode(prefix);
+  const std::string b64_end = berth::base64Encode(berth::store::prefixEnd(prefix));
+  const std::string b64_value = berth::base64Encode(kValue);
 
   std::atomic<bool> stop{false};
   std::vector<std::vector<uint32_t>> latencies(static_cast<size_t>(clients));
@@ -149,7 +150,7 @@ int main(int argc, char** argv) {
         std::string key = prefix + std::to_string(c) + "/" + std::to_string(i % 1000);
         auto t0 = Clock::now();
         if (raw && op == "put") {
-          raw->post("/v3/kv/put", "{\"key\":\"" + berth::store::etcd::base64Encode(key) +
+          raw->post("/v3/kv/put", "{\"key\":\"" + berth::base64Encode(key) +
                                       "\",\"value\":\"" + b64_value + "\"}");
         } else if (raw) {
           raw->post("/v3/kv/range",

@@ -5,6 +5,8 @@
 
 #include "api/docker_create.h"
 
+#include <limits>
+
 #include "common/strings.h"
 
 namespace berth::api::docker {
@@ -45,6 +47,14 @@ class Fields {
     if (!has(key)) return okStatus();
     if (!obj_[key].is_number_integer()) return wrong(key, "an integer");
     out = obj_[key].get<int64_t>();
+    return okStatus();
+  }
+  Status get(const char* key, int& out) const {
+    int64_t v = out;
+    BERTH_RETURN_IF_ERROR(get(key, v));
+    if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
+      return wrong(key, "an integer of 32 bits");
+    out = static_cast<int>(v);
     return okStatus();
   }
   // A list of strings; a single string counts as a list of one (docker's StrSlice).
@@ -275,9 +285,7 @@ Status readHealthcheck(const Fields& cfg, ContainerConfig& c) {
   BERTH_RETURN_IF_ERROR(h.get("Interval", out.interval_ns));
   BERTH_RETURN_IF_ERROR(h.get("Timeout", out.timeout_ns));
   BERTH_RETURN_IF_ERROR(h.get("StartPeriod", out.start_period_ns));
-  int64_t retries = 0;
-  BERTH_RETURN_IF_ERROR(h.get("Retries", retries));
-  out.retries = static_cast<int>(retries);
+  BERTH_RETURN_IF_ERROR(h.get("Retries", out.retries));
   // An empty test inherits the image's check, with these timings: berth keeps the image's.
   if (!out.test.empty()) c.healthcheck = out;
   return okStatus();
@@ -347,9 +355,7 @@ Result<ContainerConfig> createConfig(const json& body, const std::string& name) 
   BERTH_RETURN_IF_ERROR(cfg.get("Tty", c.tty));
   BERTH_RETURN_IF_ERROR(cfg.get("OpenStdin", c.open_stdin));
   BERTH_RETURN_IF_ERROR(cfg.get("StopSignal", c.stop_signal));
-  int64_t stop_timeout = -1;
-  BERTH_RETURN_IF_ERROR(cfg.get("StopTimeout", stop_timeout));
-  c.stop_timeout = static_cast<int>(stop_timeout);
+  BERTH_RETURN_IF_ERROR(cfg.get("StopTimeout", c.stop_timeout));
   BERTH_RETURN_IF_ERROR(cfg.unsupported("Domainname"));
   BERTH_RETURN_IF_ERROR(cfg.unsupported("OnBuild"));
   BERTH_RETURN_IF_ERROR(cfg.unsupported("Shell"));
@@ -394,9 +400,7 @@ Result<ContainerConfig> createConfig(const json& body, const std::string& name) 
   auto restart = BERTH_TRY(host.object("RestartPolicy"));
   BERTH_RETURN_IF_ERROR(restart.get("Name", c.restart.name));
   if (c.restart.name.empty()) c.restart.name = "no";
-  int64_t retries = 0;
-  BERTH_RETURN_IF_ERROR(restart.get("MaximumRetryCount", retries));
-  c.restart.max_retries = static_cast<int>(retries);
+  BERTH_RETURN_IF_ERROR(restart.get("MaximumRetryCount", c.restart.max_retries));
   BERTH_RETURN_IF_ERROR(host.get("AutoRemove", c.auto_remove));
   BERTH_RETURN_IF_ERROR(host.get("Init", c.init));
   BERTH_RETURN_IF_ERROR(host.get("ReadonlyRootfs", c.read_only));
