@@ -218,28 +218,7 @@ void addSystem(Router& r, Engine& e) {
               f, {"container", "event", "image", "label", "type", "volume", "network", "daemon"}));
           engine::EventFilter ef;
           for (const auto& [k, v] : f) ef.add(k, v);
-          int64_t since = BERTH_TRY(timeArg(req, "since"));
-          int64_t until = BERTH_TRY(timeArg(req, "until"));
-          auto sub = e.events().subscribe();
-          BERTH_RETURN_IF_ERROR(res.beginStream(200, "application/json"));
-          if (req.hasQuery("since")) {
-            for (const auto& ev : e.events().history(since, until)) {
-              if (ef.matches(ev) && !res.write(eventJson(ev).dump() + "\n")) return okStatus();
-            }
-          }
-          for (;;) {
-            if (until && engine::nowNs() > until) break;
-            auto ev = sub->next(std::chrono::milliseconds(500));
-            if (!ev) {
-              if (res.peerClosed()) break;
-              continue;
-            }
-            if (until && ev->time_ns > until) break;
-            if (ev->time_ns < since || !ef.matches(*ev)) continue;
-            if (!res.write(eventJson(*ev).dump() + "\n")) break;
-          }
-          res.end();
-          return okStatus();
+          return streamEvents(e, req, res, ef, eventJson);
         }));
 }
 

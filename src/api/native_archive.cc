@@ -72,6 +72,34 @@ Status addTree(struct archive* out, struct archive* disk, const std::string& hos
   return okStatus();
 }
 
+// A tar stream into a response (already begun): files added from the host's disk.
+class TarOut {
+ public:
+  explicit TarOut(Response& res) : w_{&res} {
+    archive_write_set_format_pax_restricted(out_);
+    archive_write_set_bytes_per_block(out_, 1 << 20);  // one HTTP chunk per MiB, not per 10 KiB
+    archive_write_set_bytes_in_last_block(out_, 1);    // and no padding to a whole MiB at the end
+    archive_write_open(out_, &w_, nullptr, writeCallback, nullptr);
+    archive_read_disk_set_standard_lookup(disk_);
+  }
+  ~TarOut() {
+    archive_write_close(out_);
+    archive_write_free(out_);
+    archive_read_free(disk_);
+  }
+  TarOut(const TarOut&) = delete;
+  TarOut& operator=(const TarOut&) = delete;
+  // False once the stream is cut (the client went, a file could not be read).
+  bool add(const std::string& host, const std::string& name) {
+    return !w_.failed && addTree(out_, disk_, host, name).ok();
+  }
+
+ private:
+  Writer w_;
+  struct archive* out_ = archive_write_new();
+  struct archive* disk_ = archive_read_disk_new();
+};
+
 std::string baseName(const std::string& p) {
   std::string s = p;
   while (s.size() > 1 && s.back() == '/') s.pop_back();
@@ -149,17 +177,11 @@ void getArchive(engine::Engine& e, Request& req, Response& res) {
   res.setHeader("X-Docker-Container-Path-Stat", pathStat(**p));
   if (req.method == "HEAD") return res.send(200, "application/x-tar", "");
   if (!res.beginStream(200, "application/x-tar")) return;
-  Writer w{&res};
-  struct archive* out = archive_write_new();
-  archive_write_set_format_pax_restricted(out);
-  archive_write_open(out, &w, nullptr, writeCallback, nullptr);
-  struct archive* disk = archive_read_disk_new();
-  archive_read_disk_set_standard_lookup(disk);
-  // The headers are out: an error can only cut the stream short.
-  (void)addTree(out, disk, (*p)->host, baseName((*p)->path));
-  archive_write_close(out);
-  archive_write_free(out);
-  archive_read_free(disk);
+  {
+    TarOut tar(res);
+    // The headers are out: an error can only cut the stream short.
+    (void)tar.add((*p)->host, baseName((*p)->path));
+  }
   res.end();
 }
 
@@ -184,18 +206,12 @@ void exportRoot(engine::Engine& e, Request& req, Response& res) {
   if (!rootfs) return res.error(rootfs.error());
   auto names = sys::listDir(*rootfs);
   if (names && res.beginStream(200, "application/x-tar")) {
-    Writer w{&res};
-    struct archive* out = archive_write_new();
-    archive_write_set_format_pax_restricted(out);
-    archive_write_open(out, &w, nullptr, writeCallback, nullptr);
-    struct archive* disk = archive_read_disk_new();
-    archive_read_disk_set_standard_lookup(disk);
-    for (const auto& n : *names) {
-      if (w.failed || !addTree(out, disk, *rootfs + "/" + n, n)) break;
+    {
+      TarOut tar(res);
+      for (const auto& n : *names) {
+        if (!tar.add(*rootfs + "/" + n, n)) break;
+      }
     }
-    archive_write_close(out);
-    archive_write_free(out);
-    archive_read_free(disk);
     res.end();
   } else if (!names) {
     res.error(names.error());

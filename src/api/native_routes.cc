@@ -192,6 +192,32 @@ Status hijackAndBridge(Request& req, Response& res,
   return okStatus();
 }
 
+Status streamEvents(Engine& e, Request& req, Response& res, const engine::EventFilter& f,
+                    const std::function<json(const engine::Event&)>& shape) {
+  int64_t since = BERTH_TRY(timeArg(req, "since"));
+  int64_t until = BERTH_TRY(timeArg(req, "until"));
+  auto sub = e.events().subscribe();
+  BERTH_RETURN_IF_ERROR(res.beginStream(200, "application/json"));
+  if (req.hasQuery("since")) {
+    for (const auto& ev : e.events().history(since, until)) {
+      if (f.matches(ev) && !res.write(shape(ev).dump() + "\n")) return okStatus();
+    }
+  }
+  for (;;) {
+    if (until && engine::nowNs() > until) break;
+    auto ev = sub->next(std::chrono::milliseconds(500));
+    if (!ev) {
+      if (res.peerClosed()) break;
+      continue;
+    }
+    if (until && ev->time_ns > until) break;
+    if (ev->time_ns < since || !f.matches(*ev)) continue;
+    if (!res.write(shape(*ev).dump() + "\n")) break;
+  }
+  res.end();
+  return okStatus();
+}
+
 namespace {
 
 void addSystem(Router& r, Engine& e) {
@@ -232,28 +258,8 @@ void addSystem(Router& r, Engine& e) {
   r.add("GET", "/v1/events", handle([&e](Request& req, Response& res) -> Status {
           engine::EventFilter f;
           for (const auto& [k, v] : filters(req)) f.add(k, v);
-          int64_t since = BERTH_TRY(timeArg(req, "since"));
-          int64_t until = BERTH_TRY(timeArg(req, "until"));
-          auto sub = e.events().subscribe();
-          BERTH_RETURN_IF_ERROR(res.beginStream(200, "application/json"));
-          if (req.hasQuery("since")) {
-            for (const auto& ev : e.events().history(since, until)) {
-              if (f.matches(ev) && !res.write(engine::toJson(ev).dump() + "\n")) return okStatus();
-            }
-          }
-          for (;;) {
-            if (until && engine::nowNs() > until) break;
-            auto ev = sub->next(std::chrono::milliseconds(500));
-            if (!ev) {
-              if (res.peerClosed()) break;
-              continue;
-            }
-            if (until && ev->time_ns > until) break;
-            if (ev->time_ns < since || !f.matches(*ev)) continue;
-            if (!res.write(engine::toJson(*ev).dump() + "\n")) break;
-          }
-          res.end();
-          return okStatus();
+          return streamEvents(e, req, res, f,
+                              [](const engine::Event& ev) { return engine::toJson(ev); });
         }));
 }
 

@@ -43,6 +43,11 @@ Status hijackAndBridge(Request& req, Response& res,
                        const std::function<Result<sys::Fd>(const engine::Cancelled&)>& open,
                        bool tty, bool in, bool out, bool err);
 
+// The events stream of GET /events (both APIs): history from ?since= (unix seconds), then
+// live events until ?until= or the client goes; one JSON line per event in `shape`.
+Status streamEvents(engine::Engine& e, Request& req, Response& res, const engine::EventFilter& f,
+                    const std::function<nlohmann::json(const engine::Event&)>& shape);
+
 // GET/POST/DELETE /v1/networks… (native_networks.cc).
 void addNetworks(Router& router, engine::Engine& engine);
 
