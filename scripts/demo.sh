@@ -3,7 +3,8 @@
 # image in it, build an image from a Dockerfile, and run containers through the daemon:
 # foreground with an exit code, detached with logs, exec, stop, a restart policy and a
 # health check; then a two-container app on its own network, its parts finding each other
-# by name, answering on a published port.
+# by name, answering on a published port; then the same kind of app from a compose file,
+# with docker-compose and the docker CLI talking to berthd's Docker API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -60,3 +61,39 @@ echo; echo "\$ berth save -o busybox.tar busybox   (a docker-archive that docker
 "$berth" save -o /tmp/berth-demo-busybox.tar busybox
 tar -tf /tmp/berth-demo-busybox.tar
 rm -f /tmp/berth-demo-busybox.tar
+
+# The same kind of app through Docker's own tools: berthd serves the Docker Engine API on
+# its socket, so docker-compose and the docker CLI drive it unchanged.
+export DOCKER_HOST=unix:///run/berth/berth.sock
+project=$(mktemp -d /tmp/berth-demo-compose.XXXXXX)
+trap 'docker-compose -p berthdemo --project-directory "$project" -f "$project/docker-compose.yml" down -v >/dev/null 2>&1 || true; rm -rf "$project"' EXIT
+cat > "$project/docker-compose.yml" <<'YML'
+version: "3.8"
+services:
+  api:
+    image: busybox
+    command: sh -c 'mkdir -p /www && echo "hello from the api service" > /www/index.html && exec httpd -f -p 80 -h /www'
+  web:
+    image: busybox
+    command:
+      - sh
+      - -c
+      - |
+        mkdir -p /www/cgi-bin
+        printf '#!/bin/sh\necho Content-Type: text/plain\necho\necho "web got: $$(wget -qO- http://api/)"\n' > /www/cgi-bin/page
+        chmod +x /www/cgi-bin/page
+        exec httpd -f -p 80 -h /www
+    ports: ["18081:80"]
+    volumes: [data:/data]
+volumes:
+  data:
+YML
+compose() { docker-compose -p berthdemo --project-directory "$project" -f "$project/docker-compose.yml" "$@"; }
+echo; echo "\$ DOCKER_HOST=$DOCKER_HOST docker-compose up -d   (docker-compose.yml: api + web, a volume, port 18081)"
+compose up -d
+echo; echo "\$ docker ps"
+docker ps
+echo; echo "\$ curl http://127.0.0.1:18081/cgi-bin/page"
+for _ in $(seq 50); do curl -sf http://127.0.0.1:18081/cgi-bin/page && break; sleep 0.1; done
+echo; echo "\$ docker-compose down -v"
+compose down -v
