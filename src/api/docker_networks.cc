@@ -197,16 +197,7 @@ void addVolumeRoutes(Router& r, Engine& e) {
           json out = json::array();
           for (const auto& v : BERTH_TRY(e.volumeList())) {
             bool ok = true;
-            for (const auto& [k, val] : f) {
-              if (k == "dangling")
-                ok &= (val == "true" || val == "1") == e.volumeUsers(v.name).empty();
-              else if (k == "name")
-                ok &= v.name.find(val) != std::string::npos;
-              else if (k == "label")
-                ok &= labelsMatch(v.labels, val);
-              else if (k == "driver")
-                ok &= val == "local";
-            }
+            for (const auto& [k, val] : f) ok &= volumeMatches(e, v, k, val);
             if (ok) out.push_back(volumeJson(v));
           }
           res.json(200, {{"Volumes", out}, {"Warnings", nullptr}});

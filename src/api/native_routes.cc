@@ -518,16 +518,10 @@ void addVolumes(Router& r, Engine& e) {
           for (const auto& v : BERTH_TRY(e.volumeList())) {
             bool ok = true;
             for (const auto& [k, val] : f) {
-              if (k == "dangling")
-                ok &= (val == "true" || val == "1") == e.volumeUsers(v.name).empty();
-              else if (k == "name")
-                ok &= v.name.find(val) != std::string::npos;
-              else if (k == "label")
-                ok &= labelsMatch(v.labels, val);
-              else {
+              if (k != "dangling" && k != "name" && k != "label")
                 return invalidArgument("invalid filter " + quote(k) +
                                        " (use dangling, name or label)");
-              }
+              ok &= volumeMatches(e, v, k, val);
             }
             if (ok) out.push_back(volumeJson(e, v, false));
           }
@@ -564,6 +558,15 @@ std::multimap<std::string, std::string> filters(const Request& req) {
       out.emplace(it->second.substr(0, eq), it->second.substr(eq + 1));
   }
   return out;
+}
+
+bool volumeMatches(Engine& e, const engine::Volume& v, const std::string& key,
+                   const std::string& value) {
+  if (key == "dangling") return (value == "true" || value == "1") == e.volumeUsers(v.name).empty();
+  if (key == "name") return v.name.find(value) != std::string::npos;
+  if (key == "label") return labelsMatch(v.labels, value);
+  if (key == "driver") return value == "local";
+  return false;
 }
 
 bool labelsMatch(const std::map<std::string, std::string>& labels, const std::string& filter) {

@@ -22,6 +22,9 @@ Handler handle(F body) {
 
 // The request's `filter=K=V` parameters.
 std::multimap<std::string, std::string> filters(const Request& req);
+// A volume list filter: dangling=true|false, name=SUBSTRING, label=K[=V], driver=local.
+bool volumeMatches(engine::Engine& e, const engine::Volume& v, const std::string& key,
+                   const std::string& value);
 // A `label=K` or `label=K=V` filter against labels.
 bool labelsMatch(const std::map<std::string, std::string>& labels, const std::string& filter);
 
