@@ -150,8 +150,8 @@ int main(int argc, char** argv) {
         std::string key = prefix + std::to_string(c) + "/" + std::to_string(i % 1000);
         auto t0 = Clock::now();
         if (raw && op == "put") {
-          raw->post("/v3/kv/put", "{\"key\":\"" + berth::base64Encode(key) +
-                                      "\",\"value\":\"" + b64_value + "\"}");
+          raw->post("/v3/kv/put", "{\"key\":\"" + berth::base64Encode(key) + "\",\"value\":\"" +
+                                      b64_value + "\"}");
         } else if (raw) {
           raw->post("/v3/kv/range",
                     "{\"key\":\"" + b64_prefix + "\",\"range_end\":\"" + b64_end + "\"}");

@@ -500,30 +500,5 @@ TYPED_TEST(StoreTest, CancelWakesABlockedWatch) {
   EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable);
 }
 
-// The data is where a user can see it: etcd's own client lists what berth stored.
-TEST(EtcdStoreTest, EtcdctlSeesBerthsKeys) {
-  EtcdBackend backend;
-  Status up = backend.setUp();
-  if (!up && up.error().code() == ErrorCode::kUnsupported) GTEST_SKIP() << up.error().message();
-  ASSERT_TRUE(up) << up.error().message();
-  if (::access("/usr/bin/etcdctl", X_OK) != 0) GTEST_SKIP() << "etcdctl is not installed";
-  auto store = backend.open();
-  ASSERT_TRUE(store);
-  ASSERT_TRUE((*store)->put("/berth/v1/kv/app/db/url", "postgres://db:5432"));
-  ASSERT_TRUE((*store)->put("/berth/v1/catalog/web/1", R"({"address":"10.0.0.2"})"));
-
-  std::string cmd = "ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=http://" + backend.endpoint() +
-                    " get --prefix /berth/v1/ 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ASSERT_EQ(::pclose(p), 0) << out;
-  EXPECT_EQ(out,
-            "/berth/v1/catalog/web/1\n{\"address\":\"10.0.0.2\"}\n"
-            "/berth/v1/kv/app/db/url\npostgres://db:5432\n");
-}
-
 }  // namespace
 }  // namespace berth::store
