@@ -104,6 +104,35 @@ Status addHealthcheck(const RunFlags& f, json& body) {
   return okStatus();
 }
 
+// --service and its companions as the labels berthd's registrar reads; berthd checks the
+// values (a bad one fails the create with the label named).
+Status addServiceLabels(const RunFlags& f, json& body) {
+  struct Companion {
+    const char* flag;
+    const std::string& value;
+    const char* label;
+  };
+  std::string tags = join(f.service_tags, ",");
+  const Companion companions[] = {
+      {"--service-tag", tags, "berth.service.tags"},
+      {"--service-check", f.service_check, "berth.service.check"},
+      {"--service-check-interval", f.service_check_interval, "berth.service.check.interval"},
+      {"--service-check-timeout", f.service_check_timeout, "berth.service.check.timeout"}};
+  if (f.service.empty()) {
+    for (const auto& c : companions) {
+      if (!c.value.empty())
+        return flagError(c.flag, c.value, invalidArgument("needs --service NAME[:PORT]"));
+    }
+    return okStatus();
+  }
+  if (!body.contains("labels")) body["labels"] = json::object();
+  body["labels"]["berth.service"] = f.service;
+  for (const auto& c : companions) {
+    if (!c.value.empty()) body["labels"][c.label] = c.value;
+  }
+  return okStatus();
+}
+
 Status addResources(const RunFlags& f, json& body) {
   json r = json::object();
   if (!f.memory.empty()) {
@@ -472,6 +501,7 @@ Result<json> createBody(const RunFlags& f, const EnvLookup& env, const FileReade
   if (!vars.empty()) body["env"] = vars;
 
   if (!f.labels.empty()) body["labels"] = BERTH_TRY(keyValues("--label", f.labels));
+  BERTH_RETURN_IF_ERROR(addServiceLabels(f, body));
   if (!f.workdir.empty()) {
     if (!isAbsolute(f.workdir))
       return flagError("--workdir", f.workdir, invalidArgument("must be an absolute path"));

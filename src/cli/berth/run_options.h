@@ -47,6 +47,11 @@ struct RunFlags {
   std::vector<std::string> links, dns;       // --link NAME[:ALIAS], --dns IP
   std::string stop_signal, stop_timeout;
   std::vector<std::string> log_opts;  // --log-opt K=V
+  // The service catalog: become the labels berth.service, berth.service.tags,
+  // berth.service.check[.interval|.timeout] (src/daemon/registrar.h reads them).
+  std::string service;                    // --service NAME[:PORT]
+  std::vector<std::string> service_tags;  // --service-tag T
+  std::string service_check, service_check_interval, service_check_timeout;
 };
 
 // The host's environment, for `-e KEY` and env-file lines without '='.
