@@ -83,6 +83,8 @@ Result<Instance> instanceFromJson(const nlohmann::json& j);
 // interval, thresholds ≥ 1, a command check needs a container and a command).
 Status validate(const Instance& in);
 std::string instanceKey(const std::string& service, const std::string& id);
+// A duration as the JSON writes it: "1h", "1m", "10s", "500ms" (the largest exact unit).
+std::string formatDuration(std::chrono::milliseconds d);
 
 // One service as `ls` shows it.
 struct ServiceSummary {
@@ -142,9 +144,16 @@ class Catalog {
                              std::chrono::milliseconds timeout,
                              const std::function<bool()>& cancelled);
 
-  // Calls `fn` after every change the mirror applies (from the watch thread; must not
-  // block). Used by the DNS zone to drop cached answers.
+  // Calls `fn` after every change the mirror applies, before blocked waitChange calls wake
+  // (from the watch thread; must not block). Used by the DNS zone to drop cached answers.
   void onChange(std::function<void()> fn);
+
+  // This daemon's node name (CatalogOptions::node, or the host name).
+  const std::string& node() const;
+
+  // For tests: stops keeping the lease alive, as a hung host would; this node's instances
+  // vanish one TTL later and are not put back.
+  void stopKeepAliveForTest();
 
  private:
   struct Impl;

@@ -71,8 +71,6 @@ Error flagError(std::string_view flag, std::string_view value, const Error& why)
 // Repeated KEY=VALUE flags (--label, --opt) as a JSON object; a bare KEY has the value "".
 Result<nlohmann::json> keyValues(std::string_view flag, const std::vector<std::string>& entries);
 
-// Go durations: "1s", "500ms", "1m30s", "1.5h", "0"; returns nanoseconds (never negative).
-Result<int64_t> parseDuration(std::string_view text);
 // "--cpus 1.5" → nano CPUs (1500000000).
 Result<int64_t> parseCpus(std::string_view text);
 // -v SRC:DST[:ro|rw], or -v DST (an anonymous volume): a mount object of the create body.
