@@ -18,6 +18,7 @@
 #include <mutex>
 #include <thread>
 
+#include "catalog/health.h"
 #include "catalog/mirror.h"
 #include "common/log.h"
 #include "common/strings.h"
@@ -63,6 +64,11 @@ Result<std::vector<Instance>> readState(const std::string& path) {
   return out;
 }
 
+bool sameCheckTarget(const Instance& a, const Instance& b) {
+  return a.check == b.check && a.address == b.address && a.port == b.port &&
+         a.container == b.container;
+}
+
 Result<std::string> hostName() {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0) return errnoError("gethostname", errno);
@@ -94,6 +100,9 @@ struct Catalog::Impl {
   Result<store::Revision> registerInstance(Instance in, bool persist);
   Result<store::Revision> deregister(const std::string& service, const std::string& id);
   Result<store::Revision> deregisterOther(const std::string& service, const std::string& id);
+  void writeHealth(const CheckReport& report);
+  // Starts or stops the check of an instance just written.
+  void checkLocked(const std::string& key, const Owned& o);
 
   // REQUIRES: write_mu held, for all of these.
   Result<store::Revision> putLocked(const std::string& key);
@@ -129,6 +138,7 @@ struct Catalog::Impl {
   std::unique_ptr<store::Watch> watch;  // GUARDED_BY(run_mu); only the watcher replaces it
   std::thread watcher;
   std::thread keeper;
+  std::unique_ptr<HealthChecker> checker;
 };
 
 Status Catalog::Impl::start(std::vector<Instance> saved) {
@@ -158,12 +168,16 @@ Status Catalog::Impl::start(std::vector<Instance> saved) {
     owned[key] = {std::move(in), true, ++generations, 0, true};
   }
   BERTH_RETURN_IF_ERROR(flushLocked());
+  checker = std::make_unique<HealthChecker>(options.run_command,
+                                            [this](const CheckReport& r) { writeHealth(r); });
+  for (const auto& [key, o] : owned) checkLocked(key, o);
   watcher = std::thread([this] { watchLoop(); });
   keeper = std::thread([this] { keepAliveLoop(); });
   return okStatus();
 }
 
 void Catalog::Impl::shutdown() {
+  checker.reset();  // no health writes from here on
   {
     std::lock_guard lock(run_mu);
     stopping = true;
@@ -195,7 +209,16 @@ Result<store::Revision> Catalog::Impl::registerInstance(Instance in, bool persis
   std::lock_guard lock(write_mu);
   std::optional<Owned> previous;
   if (auto it = owned.find(key); it != owned.end()) previous = it->second;
-  owned[key] = {std::move(in), persist, ++generations, 0, false};
+  // Registered again with the same check on the same target (a registrar that repeats
+  // itself): the check runs on and the instance keeps its health.
+  bool same_check =
+      previous && in.check.kind != Check::Kind::kNone && sameCheckTarget(previous->instance, in);
+  uint64_t generation = same_check ? previous->generation : ++generations;
+  if (same_check) {
+    in.health = previous->instance.health;
+    in.output = previous->instance.output;
+  }
+  owned[key] = {std::move(in), persist, generation, 0, false};
   bool state_changes = persist || (previous && previous->persist);
   auto undo = [&] {
     if (previous) {
@@ -217,7 +240,40 @@ Result<store::Revision> Catalog::Impl::registerInstance(Instance in, bool persis
     undo();
     return revision.error().context(what);
   }
+  if (!same_check) checkLocked(key, owned.at(key));
   return *revision;
+}
+
+void Catalog::Impl::checkLocked(const std::string& key, const Owned& o) {
+  if (o.instance.check.kind == Check::Kind::kNone) {
+    checker->stop(key);
+  } else {
+    checker->start(key, o.generation, o.instance);
+  }
+}
+
+// Only transitions come here. The write compares the key's mod_revision with our last
+// write of it: an instance deleted meanwhile (deregistered, or replaced by another node)
+// is never written back.
+void Catalog::Impl::writeHealth(const CheckReport& report) {
+  std::lock_guard lock(write_mu);
+  auto it = owned.find(report.key);
+  if (it == owned.end() || it->second.generation != report.generation) return;
+  Owned& o = it->second;
+  o.instance.health = report.health;
+  o.instance.output = report.output;
+  if (o.dirty) return;  // the keeper writes it, with this health
+  store::Txn txn;
+  txn.compares = {store::Compare::modRevisionIs(report.key, o.revision)};
+  txn.then = {store::Op::put(report.key, toJson(o.instance).dump(), lease)};
+  auto done = store.txn(txn);
+  if (!done) {
+    o.dirty = true;
+    log::warn("catalog: write the health of " + describe(o.instance.service, o.instance.id) + ": " +
+              done.error().message() + ": retrying");
+  } else if (done->succeeded) {
+    o.revision = done->revision;
+  }
 }
 
 Result<store::Revision> Catalog::Impl::deregister(const std::string& service,
@@ -245,6 +301,7 @@ Result<store::Revision> Catalog::Impl::deregister(const std::string& service,
     if (owned[key].persist) (void)saveStateLocked();
     return deleted.error().context(what);
   }
+  checker->stop(key);
   // Nothing deleted (the lease had lapsed): the mirror has seen no revision of ours to wait
   // for.
   return deleted->deleted > 0 ? deleted->revision : mirror.index();

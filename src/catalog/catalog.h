@@ -119,10 +119,13 @@ class Catalog {
   ~Catalog();
 
   // Registers (or replaces, same service and id) an instance of this node: written with
-  // the node's lease; its check starts. `persist`: an API registration, kept in state_file.
+  // the node's lease; its check starts (registered again with the same check, address,
+  // port and container, it keeps its health and its check runs on). `persist`: an API
+  // registration, kept in state_file.
   // Returns the Store revision of the write: the mirror shows it once index() reaches it.
   Result<store::Revision> registerInstance(Instance in, bool persist = false);
-  // kNotFound "service 'web' has no instance 'x'" when absent.
+  // kNotFound "service 'web' has no instance 'x'" when absent; kConflict for another
+  // node's instance (that node would put it back: deregister it there).
   Result<store::Revision> deregister(const std::string& service, const std::string& id);
   // The instances this node registered for `container` are deregistered.
   Status deregisterContainer(const std::string& container);

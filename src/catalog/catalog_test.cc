@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "catalog/catalog_testing.h"
 #include "catalog/mirror.h"
 #include "store/embedded_store.h"
 #include "store/etcd_store.h"
@@ -20,68 +21,8 @@ namespace berth::catalog {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace testing;
 using nlohmann::json;
-
-constexpr auto kDeadline = 30s;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-catalog-XXXXXX";
-    if (::mkdtemp(tmpl) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-Instance web(const std::string& id, std::vector<std::string> tags = {}) {
-  Instance in;
-  in.service = "web";
-  in.id = id;
-  in.address = "10.89.0.2";
-  in.port = 80;
-  in.tags = std::move(tags);
-  return in;
-}
-
-// A check that never passes: a command check in a catalog given no CommandRunner.
-Instance failing(Instance in) {
-  in.container = "c0ffee";
-  in.check.kind = Check::Kind::kCommand;
-  in.check.command = {"true"};
-  in.check.interval = 1s;
-  in.check.timeout = 1s;
-  return in;
-}
-
-CatalogOptions nodeOptions(const std::string& name, std::chrono::seconds ttl = 10s) {
-  CatalogOptions o;
-  o.node = name;
-  o.lease_ttl = ttl;
-  return o;
-}
-
-std::vector<std::string> ids(const std::vector<Instance>& list) {
-  std::vector<std::string> out;
-  for (const Instance& in : list) out.push_back(in.id);
-  return out;
-}
-
-// Waits until `pred` holds for the catalog's mirror, waking on each change.
-bool eventually(Catalog& c, const std::function<bool()>& pred) {
-  auto deadline = std::chrono::steady_clock::now() + kDeadline;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    c.waitChange("", c.index(), 200ms, nullptr);
-  }
-  return true;
-}
 
 // How each backend is made. The etcd is shared by the tests of a suite; each test starts
 // from an empty catalog.
