@@ -38,6 +38,11 @@ struct DnsReply {
   DnsVerdict verdict = DnsVerdict::kForward;
   std::vector<DnsRecord> answers;     // kAnswer with no answers = NODATA (NOERROR, empty) —
   std::vector<DnsRecord> additional;  //   musl/busybox need that rather than NXDOMAIN for AAAA
+  // The reply depends on the question's name and type alone, whoever asks and wherever,
+  // and holds until DnsServer::invalidate(): the server keeps it and answers the same
+  // question from memory, without calling the handler, rotating the answers from one
+  // reply to the next. (kForward is never kept.)
+  bool cacheable = false;
 };
 
 // Called on the server's thread for the first question of every class-IN query; every
