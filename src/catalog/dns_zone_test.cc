@@ -222,7 +222,7 @@ TEST_F(DnsZoneTest, RepliesEncode) {
   for (const char* name : {"web.service.berth", "_web._tcp.service.berth", "0a590002.addr.berth",
                            "six.service.berth", "nope.service.berth"}) {
     for (uint16_t type : {kA, kAaaa, kSrv, kAny}) {
-      q.qname = std::string(name) + ".";
+      q.qname = *network::wireName(name);
       q.qtype = type;
       DnsReply r = ask(name, type);
       Result<std::vector<uint8_t>> w = network::encodeReply(q, r, network::kDnsMaxMessage);

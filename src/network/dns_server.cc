@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 #include <thread>
 #include <unordered_map>
 
@@ -28,7 +31,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kUdpBurst = 64;  // datagrams read from one socket before polling again
+// A UDP query fits in far less (one question and an OPT record: 300 bytes; EDNS options
+// such as cookies add tens): a larger datagram is no query of anyone's and is dropped.
+constexpr size_t kUdpQueryMax = 4096;
 constexpr size_t kAcceptBurst = 16;
+// Replies kept (DnsReply::cacheable) per server; all go when it is full, which a flood of
+// names nobody asks twice could otherwise grow without end.
+constexpr size_t kMaxKept = 10000;
 
 std::vector<SockAddr> parseUpstreams(const std::vector<std::string>& texts) {
   std::vector<SockAddr> out;
@@ -56,6 +65,20 @@ struct DnsServer::Impl {
   struct ListenerView {
     std::string addr;
     int udp = -1, tcp = -1;
+  };
+
+  // A reply kept for a question (DnsReply::cacheable), and the answer to start the next
+  // reply with.
+  struct Kept {
+    WireRecords records;
+    size_t next = 0;
+  };
+
+  // A UDP reply waiting for the next sendmmsg: its bytes are udp_bytes[off, off + len).
+  struct UdpReply {
+    uint64_t listener = 0;
+    SockAddr peer;
+    size_t off = 0, len = 0;
   };
 
   // Where a query came from, and so where its reply goes.
@@ -134,6 +157,18 @@ struct DnsServer::Impl {
   std::vector<uint8_t> buf = std::vector<uint8_t>(kDnsMaxMessage + 1);
   std::vector<pollfd> pfds;
   std::vector<Tag> tags;
+  // recvmmsg's datagrams, kUdpBurst slots of kUdpQueryMax bytes.
+  std::vector<uint8_t> udp_in = std::vector<uint8_t>(kUdpBurst * kUdpQueryMax);
+  std::vector<UdpReply> udp_out;  // replies not sent yet, in order
+  std::vector<uint8_t> udp_bytes;
+  std::vector<uint8_t> reply_buf;  // the reply being written
+  // Kept replies by question: the name in wire form, lowercase, then the type's 2 bytes.
+  std::unordered_map<std::string, Kept> kept;
+  uint64_t kept_generation = 0;  // `generation` when `kept` was last emptied
+  std::string key;
+
+  // invalidate() bumps it; the loop empties `kept` before its next answer.
+  std::atomic<uint64_t> generation{0};
 
   void wake() {
     uint64_t one = 1;
@@ -152,9 +187,10 @@ struct DnsServer::Impl {
   void connEvent(Conn& c, short revents);
   void flush(Conn& c);
 
-  void handleQuery(const Source& src, const std::string& local, const std::string& client,
-                   std::span<const uint8_t> wire);
+  void handleQuery(const Source& src, const std::string& local, std::span<const uint8_t> wire);
+  bool answerKept(const Source& src, const DnsQuery& q);
   void send(const Source& src, std::span<const uint8_t> reply);
+  void flushUdp();
 
   void startForward(const Source& src, std::span<const uint8_t> wire, const DnsQuery& q);
   void tryCurrent(Forward& f);
@@ -253,6 +289,8 @@ void DnsServer::unlisten(const std::string& addr) {
   impl_->cv.wait(lk, [&] { return impl_->done_gen >= target || impl_->stopping; });
 }
 
+void DnsServer::invalidate() { impl_->generation.fetch_add(1, std::memory_order_acq_rel); }
+
 void DnsServer::setUpstreams(std::vector<std::string> upstreams) {
   std::vector<SockAddr> parsed = parseUpstreams(upstreams);
   std::lock_guard<std::mutex> lk(impl_->mu);
@@ -266,6 +304,7 @@ void DnsServer::Impl::run() {
     Clock::time_point now = Clock::now();
     expire(now);
     sweep();
+    flushUdp();  // replies of this round: forwarded answers, SERVFAILs of expired forwards
 
     pfds.clear();
     tags.clear();
@@ -382,14 +421,31 @@ int DnsServer::Impl::pollTimeout(Clock::time_point now) const {
 
 // ---- clients ----
 
+// One recvmmsg takes what has queued up (to kUdpBurst datagrams); their replies go out
+// together in flushUdp. Under load that is two system calls for dozens of queries.
 void DnsServer::Impl::readUdp(uint64_t listener, const ListenerView& l) {
+  std::array<mmsghdr, kUdpBurst> msgs{};
+  std::array<iovec, kUdpBurst> iov{};
+  std::array<SockAddr, kUdpBurst> peers;
   for (size_t i = 0; i < kUdpBurst; ++i) {
+    iov[i] = {udp_in.data() + i * kUdpQueryMax, kUdpQueryMax};
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = peers[i].sa();
+    msgs[i].msg_hdr.msg_namelen = peers[i].len;
+  }
+  // Drained, or an error that concerns one datagram and is forgotten.
+  int n = ::recvmmsg(l.udp, msgs.data(), kUdpBurst, MSG_DONTWAIT, nullptr);
+  for (int i = 0; i < n; ++i) {
+    if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
     Source src;
     src.listener = listener;
-    ssize_t n = ::recvfrom(l.udp, buf.data(), buf.size(), 0, src.peer.sa(), &src.peer.len);
-    if (n < 0) return;  // drained; other errors concern one datagram and are forgotten
-    handleQuery(src, l.addr, src.peer.ip(), std::span<const uint8_t>(buf.data(), n));
+    src.peer = peers[i];
+    src.peer.len = msgs[i].msg_hdr.msg_namelen;
+    handleQuery(src, l.addr,
+                std::span<const uint8_t>(udp_in.data() + i * kUdpQueryMax, msgs[i].msg_len));
   }
+  flushUdp();
 }
 
 void DnsServer::Impl::accept(uint64_t listener, const ListenerView& l) {
@@ -443,8 +499,7 @@ void DnsServer::Impl::connEvent(Conn& c, short revents) {
         Source src;
         src.tcp = true;
         src.conn = c.id;
-        handleQuery(src, c.local_addr, c.peer_addr,
-                    std::span<const uint8_t>(c.in.data() + off + 2, len));
+        handleQuery(src, c.local_addr, std::span<const uint8_t>(c.in.data() + off + 2, len));
         off += 2 + len;
       }
       c.in.erase(c.in.begin(), c.in.begin() + off);
@@ -469,7 +524,7 @@ void DnsServer::Impl::flush(Conn& c) {
 }
 
 void DnsServer::Impl::handleQuery(const Source& src, const std::string& local,
-                                  const std::string& client, std::span<const uint8_t> wire) {
+                                  std::span<const uint8_t> wire) {
   DecodedQuery d = decodeQuery(wire);
   if (d.action == DecodedQuery::Action::kDrop) return;
   if (d.action == DecodedQuery::Action::kReply) {
@@ -477,7 +532,17 @@ void DnsServer::Impl::handleQuery(const Source& src, const std::string& local,
     return;
   }
   const DnsQuery& q = d.query;
-  DnsQuestion question{handlerName(q), q.qtype, local, client};
+  // Read before the handler runs: an invalidate() while it runs makes its reply one not
+  // to keep.
+  const uint64_t gen = generation.load(std::memory_order_acquire);
+  if (q.qclass == kClassIn && answerKept(src, q)) return;
+  std::string client;
+  if (src.tcp) {
+    if (auto it = conns.find(src.conn); it != conns.end()) client = it->second->peer_addr;
+  } else {
+    client = src.peer.ip();
+  }
+  DnsQuestion question{handlerName(q), q.qtype, local, std::move(client)};
   DnsReply reply;  // other classes (CHAOS "version.bind"…) are the upstream's business
   if (q.qclass == kClassIn) {
     try {
@@ -496,22 +561,48 @@ void DnsServer::Impl::handleQuery(const Source& src, const std::string& local,
     startForward(src, wire, q);
     return;
   }
-  Result<std::vector<uint8_t>> w = encodeReply(q, reply, src.tcp ? kDnsMaxMessage : udpLimit(q));
-  if (!w.ok()) {
-    log::warn("answer dns query " + quote(question.name) + ": " + w.error().message());
+  Result<WireRecords> records = encodeRecords(q, reply);
+  if (!records.ok()) {
+    log::warn("answer dns query " + quote(question.name) + ": " + records.error().message());
     send(src, encodeError(q, kRcodeServFail));
     return;
   }
-  send(src, *w);
+  const size_t limit = src.tcp ? kDnsMaxMessage : udpLimit(q);
+  if (reply.cacheable && generation.load(std::memory_order_acquire) == gen) {
+    if (kept.size() >= kMaxKept) kept.clear();
+    Kept& k = kept[key];  // answerKept left the question's key there
+    k = Kept{std::move(*records), 0};
+    writeReply(q, k.records, k.next++, limit, reply_buf);
+  } else {
+    writeReply(q, *records, 0, limit, reply_buf);
+  }
+  send(src, reply_buf);
+}
+
+// Answers `q` from a kept reply, if there is one; leaves the question's key in `key`.
+bool DnsServer::Impl::answerKept(const Source& src, const DnsQuery& q) {
+  const uint64_t gen = generation.load(std::memory_order_acquire);
+  if (gen != kept_generation) {
+    kept.clear();
+    kept_generation = gen;
+  }
+  key.clear();
+  for (char c : q.qname) key += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  key += static_cast<char>(q.qtype >> 8);
+  key += static_cast<char>(q.qtype & 0xff);
+  auto it = kept.find(key);
+  if (it == kept.end()) return false;
+  writeReply(q, it->second.records, it->second.next++, src.tcp ? kDnsMaxMessage : udpLimit(q),
+             reply_buf);
+  send(src, reply_buf);
+  return true;
 }
 
 void DnsServer::Impl::send(const Source& src, std::span<const uint8_t> reply) {
   if (!src.tcp) {
-    auto it = view.find(src.listener);
-    if (it == view.end()) return;  // unlistened meanwhile
-    // A full socket buffer loses this reply as the network would; the client asks again.
-    (void)::sendto(it->second.udp, reply.data(), reply.size(), MSG_DONTWAIT, src.peer.sa(),
-                   src.peer.len);
+    if (udp_out.size() >= kUdpBurst) flushUdp();
+    udp_out.push_back({src.listener, src.peer, udp_bytes.size(), reply.size()});
+    udp_bytes.insert(udp_bytes.end(), reply.begin(), reply.end());
     return;
   }
   auto it = conns.find(src.conn);
@@ -522,6 +613,38 @@ void DnsServer::Impl::send(const Source& src, std::span<const uint8_t> reply) {
   c.out.push_back(static_cast<uint8_t>(reply.size() & 0xff));
   c.out.insert(c.out.end(), reply.begin(), reply.end());
   flush(c);
+}
+
+// Sends the UDP replies waiting, one sendmmsg for each run of replies from one listener.
+// A full socket buffer loses replies as the network would; the clients ask again.
+void DnsServer::Impl::flushUdp() {
+  std::array<mmsghdr, kUdpBurst> msgs{};
+  std::array<iovec, kUdpBurst> iov{};
+  size_t i = 0;
+  while (i < udp_out.size()) {
+    const uint64_t listener = udp_out[i].listener;
+    size_t n = 0;
+    while (i + n < udp_out.size() && n < kUdpBurst && udp_out[i + n].listener == listener) {
+      UdpReply& r = udp_out[i + n];
+      iov[n] = {udp_bytes.data() + r.off, r.len};
+      msgs[n] = {};
+      msgs[n].msg_hdr.msg_iov = &iov[n];
+      msgs[n].msg_hdr.msg_iovlen = 1;
+      msgs[n].msg_hdr.msg_name = r.peer.sa();
+      msgs[n].msg_hdr.msg_namelen = r.peer.len;
+      ++n;
+    }
+    auto it = view.find(listener);  // unlistened meanwhile: nowhere to send from
+    for (size_t sent = 0; it != view.end() && sent < n;) {
+      int rc = ::sendmmsg(it->second.udp, msgs.data() + sent, n - sent, MSG_DONTWAIT);
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc < 0 && wouldBlock(errno)) break;
+      sent += rc < 0 ? 1 : rc;  // an error of the first datagram's own: skip it
+    }
+    i += n;
+  }
+  udp_out.clear();
+  udp_bytes.clear();
 }
 
 // ---- forwarding ----

@@ -75,6 +75,11 @@ struct DnsServerOptions {
 // size, capped at 1232) keep the answers that fit and set TC, so clients retry over TCP.
 // TCP carries several queries per connection (answered possibly out of order, RFC 7766).
 //
+// Speed: UDP datagrams are read and answered in batches (recvmmsg, sendmmsg), and a reply
+// the handler marks cacheable is kept, encoded, by question (name in any case, type) and
+// served from memory until invalidate(), its answers rotated from one reply to the next;
+// see bench/dns.sh and bench/RESULTS.md.
+//
 // Forwarding relays the client's query unchanged to the upstreams in order over UDP (one
 // socket per query, so IDs never need rewriting), retrying over TCP when a TCP client's
 // answer comes back truncated; an upstream that refuses (ICMP, REFUSED, SERVFAIL) or
@@ -106,6 +111,10 @@ class DnsServer {
   void unlisten(const std::string& addr);
   // Replaces the upstreams for queries forwarded from now on.
   void setUpstreams(std::vector<std::string> upstreams);
+  // Forgets every reply kept (DnsReply::cacheable): call it whenever what the handler
+  // would answer changes (Catalog::onChange). Cheap (an atomic increment) and never
+  // blocks; queries read after it returns are answered by the handler again.
+  void invalidate();
 
  private:
   struct Impl;
