@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # DNS queries per second side by side in one run (issue 7):
-#   berth    berth's embedded DNS server answering the catalog's zone (bench/dns_serve.cc:
-#            network::DnsServer with catalog::DnsZone over a fixed list of instances);
-#   dnsmasq  Debian's dnsmasq serving the same records (--host-record, --srv-host), made
-#            from the same list.
+#   berth     berth's embedded DNS server answering the catalog's zone (bench/dns_serve.cc:
+#             network::DnsServer with catalog::DnsZone over a fixed list of instances), with
+#             one serving thread per core;
+#   berth-1t  the same with one serving thread, as dnsmasq has;
+#   dnsmasq   Debian's dnsmasq serving the same records (--host-record, --srv-host), made
+#             from the same list.
 # Both listen on loopback on free ports; before any load, every query of the mix is asked
 # of both with dig and their answers compared. The same load generator (bench/dns_load.cc)
 # then drives each in turn: ROUNDS rounds of SECONDS per server and workload, the median
-# reported. Besides queries/s, the CPU time each server process was charged per answered
-# query (utime + stime from /proc/PID/stat): the machine is shared, and what else runs
-# moves throughput much more than it moves CPU per query.
+# reported. The generator runs one thread per core, SOCKETS sockets each with WINDOW
+# queries in flight. Besides queries/s, the CPU time each server process was charged per
+# answered query (utime + stime from /proc/PID/stat): the machine is shared, and what else
+# runs moves throughput much more than it moves CPU per query.
 # Workloads:
 #   a    web.service.berth A (3 instances)
 #   mix  web A, web SRV (3 targets in the additional section), v1.web A (a tag),
@@ -20,8 +23,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-3}
 rounds=${2:-3}
-sockets=${3:-4}
+sockets=${3:-2}
 window=${4:-32}
+cores=$(nproc)
 command -v dnsmasq >/dev/null || scripts/deps.sh >/dev/null
 bin=$PWD/build/bin
 for b in dns_load dns_serve; do
@@ -30,7 +34,7 @@ done
 work=$(mktemp -d /tmp/berth-bench-dns.XXXXXX)
 cleanup() {
   set +e
-  for pid in ${berth_pid:-} ${dnsmasq_pid:-}; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  for pid in ${berth_pid:-} ${berth1_pid:-} ${dnsmasq_pid:-}; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -66,8 +70,11 @@ awk '
   }' "$work/instances" >"$work/dnsmasq.conf.args"
 
 berth_port=$(port)
-"$bin/dns_serve" 127.0.0.1 "$berth_port" "$work/instances" >"$work/berth.out" 2>&1 &
+"$bin/dns_serve" 127.0.0.1 "$berth_port" "$work/instances" "$cores" >"$work/berth.out" 2>&1 &
 berth_pid=$!
+berth1_port=$(port)
+"$bin/dns_serve" 127.0.0.1 "$berth1_port" "$work/instances" 1 >"$work/berth1.out" 2>&1 &
+berth1_pid=$!
 dnsmasq_port=$(port)
 # -k: stay in the foreground; no resolv.conf, no /etc/hosts, no upstream: only these records,
 # NXDOMAIN for other names under the two domains.
@@ -78,9 +85,11 @@ dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= --user=root 
   "${records[@]}" &
 dnsmasq_pid=$!
 
-declare -A target=([berth]=127.0.0.1:$berth_port [dnsmasq]=127.0.0.1:$dnsmasq_port)
-declare -A pid=([berth]=$berth_pid [dnsmasq]=$dnsmasq_pid)
-for server in berth dnsmasq; do
+servers=(berth berth-1t dnsmasq)
+declare -A target=([berth]=127.0.0.1:$berth_port [berth-1t]=127.0.0.1:$berth1_port
+  [dnsmasq]=127.0.0.1:$dnsmasq_port)
+declare -A pid=([berth]=$berth_pid [berth-1t]=$berth1_pid [dnsmasq]=$dnsmasq_pid)
+for server in "${servers[@]}"; do
   for _ in $(seq 50); do
     dig +time=1 +tries=1 @127.0.0.1 -p "${target[$server]#*:}" web.service.berth >/dev/null 2>&1 && break
     sleep 0.1
@@ -109,6 +118,7 @@ for q in ${workload[mix]}; do
   fi
 done
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 field() { grep -o "$1=[0-9]*" <<<"$2" | cut -d= -f2; }
@@ -118,10 +128,10 @@ declare -A qps p50 p99 cpu
 for w in a mix; do
   declare -A rates=() p50s=() p99s=() cpus=()
   for round in $(seq "$rounds"); do
-    for server in berth dnsmasq; do
+    for server in "${servers[@]}"; do
       before=$(cpu_ticks "${pid[$server]}")
       # shellcheck disable=SC2086
-      line=$("$bin/dns_load" "${target[$server]}" "$secs" "$sockets" "$window" ${workload[$w]})
+      line=$("$bin/dns_load" "${target[$server]}" "$secs" "$cores" "$sockets" "$window" ${workload[$w]})
       after=$(cpu_ticks "${pid[$server]}")
       answered=$(field answered "$line")
       if [ "$(field other "$line")" != 0 ] || [ "$answered" = 0 ]; then
@@ -136,7 +146,7 @@ for w in a mix; do
         'BEGIN { printf "%.2f", t / hz * 1e6 / (n * (s + 0.3) / s) }')"
     done
   done
-  for server in berth dnsmasq; do
+  for server in "${servers[@]}"; do
     qps[$server,$w]=$(median <<<"${rates[$server]}")
     p50[$server,$w]=$(median <<<"${p50s[$server]}")
     p99[$server,$w]=$(median <<<"${p99s[$server]}")
@@ -144,10 +154,10 @@ for w in a mix; do
   done
 done
 
-echo "medians of $rounds rounds of $secs s each; $sockets sockets x $window queries in flight; $(nproc) cores"
+echo "medians of $rounds rounds of $secs s each; load: $cores threads x $sockets sockets x $window queries in flight; $cores cores; load average before: $load_before"
 printf '%-9s %-8s %9s %8s %8s %13s %11s\n' workload server queries/s p50_us p99_us cpu_us/query "vs dnsmasq"
 for w in a mix; do
-  for server in berth dnsmasq; do
+  for server in "${servers[@]}"; do
     printf '%-9s %-8s %9s %8s %8s %13s %10.2fx\n' "$w" "$server" "${qps[$server,$w]}" \
       "${p50[$server,$w]}" "${p99[$server,$w]}" "${cpu[$server,$w]}" \
       "$(awk -v a="${qps[$server,$w]}" -v b="${qps[dnsmasq,$w]}" 'BEGIN { print a / b }')"

@@ -3,18 +3,18 @@
 // answers by kind. Any server: berth's and dnsmasq are measured with the same tool, the
 // same queries and the same window in one run.
 //
-// Usage: dns_load HOST:PORT SECONDS SOCKETS WINDOW NAME/TYPE...
-//   SOCKETS  client sockets (each its own source port: servers that spread by flow see
-//            several flows), WINDOW queries in flight on each.
+// Usage: dns_load HOST:PORT SECONDS THREADS SOCKETS WINDOW NAME/TYPE...
+//   THREADS  client threads, each with SOCKETS sockets (each its own source port: servers
+//            that spread by flow see several flows), WINDOW queries in flight on each.
 //   NAME/TYPE  the queries, sent in turn: "web.service.berth/A", "_web._tcp.service.berth/SRV".
 // Prints one line:
 //   qps=N answered=N noerror=N nxdomain=N other=N empty=N lost=N p50_us=N p99_us=N
 // where `empty` counts NOERROR replies without answers and `lost` queries unanswered after
 // a second (sent again, as a stub resolver would).
 //
-// One thread: a DNS client is cheap next to the server, and the machine has few cores; the
-// socket calls go in batches (sendmmsg, recvmmsg) so that the tool spends its time in the
-// kernel's UDP path as the server does.
+// The socket calls go in batches (sendmmsg, recvmmsg), so that the tool spends its time in
+// the kernel's UDP path as the servers do; on a machine shared with other work one client
+// thread gets too small a share of a core to keep a fast server busy, hence THREADS.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,7 +29,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "network/ldns.h"
@@ -74,6 +76,10 @@ class Histogram {
     ++buckets_[std::clamp<int64_t>(us, 0, buckets_.size() - 1)];
     ++n_;
   }
+  void merge(const Histogram& o) {
+    for (size_t i = 0; i < buckets_.size(); ++i) buckets_[i] += o.buckets_[i];
+    n_ += o.n_;
+  }
   int64_t percentile(double p) const {
     uint64_t want = static_cast<uint64_t>(p * n_), seen = 0;
     for (size_t i = 0; i < buckets_.size(); ++i) {
@@ -90,6 +96,15 @@ class Histogram {
 
 struct Counts {
   uint64_t answered = 0, noerror = 0, nxdomain = 0, other = 0, empty = 0, lost = 0;
+
+  void merge(const Counts& o) {
+    answered += o.answered;
+    noerror += o.noerror;
+    nxdomain += o.nxdomain;
+    other += o.other;
+    empty += o.empty;
+    lost += o.lost;
+  }
 };
 
 // One socket and its window: slot i holds the query in flight with ID `ids[i]`.
@@ -103,7 +118,8 @@ struct Client {
 
 class Load {
  public:
-  Load(sockaddr_in server, std::vector<Wire> queries, size_t sockets, size_t window)
+  Load(sockaddr_in server, std::vector<Wire> queries, size_t sockets, size_t window,
+       size_t first_socket)
       : queries_(std::move(queries)) {
     for (size_t i = 0; i < sockets; ++i) {
       Client c;
@@ -114,18 +130,17 @@ class Load {
       (void)::setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
       c.ids.resize(window);
       c.sent.resize(window);
-      c.next_id = static_cast<uint16_t>(i * 7919);
+      c.next_id = static_cast<uint16_t>((first_socket + i) * 7919);
       clients_.push_back(std::move(c));
     }
   }
 
-  void run(Clock::duration duration, Clock::duration warmup) {
+  void run(Clock::time_point start, Clock::duration duration, Clock::duration warmup) {
     for (Client& c : clients_) {
       std::vector<size_t> all(c.ids.size());
       for (size_t s = 0; s < all.size(); ++s) all[s] = s;
       send(c, all);
     }
-    const Clock::time_point start = Clock::now();
     counting_from_ = start + warmup;
     end_ = counting_from_ + duration;
     std::vector<pollfd> pfds;
@@ -144,19 +159,8 @@ class Load {
     }
   }
 
-  void report(double seconds) const {
-    std::printf(
-        "qps=%.0f answered=%llu noerror=%llu nxdomain=%llu other=%llu empty=%llu lost=%llu "
-        "p50_us=%lld p99_us=%lld\n",
-        counts_.answered / seconds, static_cast<unsigned long long>(counts_.answered),
-        static_cast<unsigned long long>(counts_.noerror),
-        static_cast<unsigned long long>(counts_.nxdomain),
-        static_cast<unsigned long long>(counts_.other),
-        static_cast<unsigned long long>(counts_.empty),
-        static_cast<unsigned long long>(counts_.lost),
-        static_cast<long long>(latency_.percentile(0.50)),
-        static_cast<long long>(latency_.percentile(0.99)));
-  }
+  const Counts& counts() const { return counts_; }
+  const Histogram& latency() const { return latency_; }
 
  private:
   // Sends the next queries of the mix from the given slots, in batches.
@@ -251,10 +255,21 @@ class Load {
   std::array<std::array<uint8_t, kMaxReply>, kBatch> recv_bufs_{};
 };
 
+void report(const Counts& c, const Histogram& latency, double seconds) {
+  std::printf(
+      "qps=%.0f answered=%llu noerror=%llu nxdomain=%llu other=%llu empty=%llu lost=%llu "
+      "p50_us=%lld p99_us=%lld\n",
+      c.answered / seconds, static_cast<unsigned long long>(c.answered),
+      static_cast<unsigned long long>(c.noerror), static_cast<unsigned long long>(c.nxdomain),
+      static_cast<unsigned long long>(c.other), static_cast<unsigned long long>(c.empty),
+      static_cast<unsigned long long>(c.lost), static_cast<long long>(latency.percentile(0.50)),
+      static_cast<long long>(latency.percentile(0.99)));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 6) die("usage: dns_load HOST:PORT SECONDS SOCKETS WINDOW NAME/TYPE...");
+  if (argc < 7) die("usage: dns_load HOST:PORT SECONDS THREADS SOCKETS WINDOW NAME/TYPE...");
   std::string target = argv[1];
   size_t colon = target.rfind(':');
   sockaddr_in server{};
@@ -264,16 +279,31 @@ int main(int argc, char** argv) {
     die("target '" + target + "': IPV4:PORT");
   server.sin_port = htons(static_cast<uint16_t>(std::atoi(target.c_str() + colon + 1)));
   double seconds = std::atof(argv[2]);
-  size_t sockets = std::strtoul(argv[3], nullptr, 10);
-  size_t window = std::strtoul(argv[4], nullptr, 10);
-  if (seconds <= 0 || sockets == 0 || window == 0 || window > 16384)
-    die("SECONDS > 0, SOCKETS ≥ 1, 1 ≤ WINDOW ≤ 16384");
+  size_t threads = std::strtoul(argv[3], nullptr, 10);
+  size_t sockets = std::strtoul(argv[4], nullptr, 10);
+  size_t window = std::strtoul(argv[5], nullptr, 10);
+  if (seconds <= 0 || threads == 0 || sockets == 0 || window == 0 || window > 16384)
+    die("SECONDS > 0, THREADS ≥ 1, SOCKETS ≥ 1, 1 ≤ WINDOW ≤ 16384");
   std::vector<Wire> queries;
-  for (int i = 5; i < argc; ++i) queries.push_back(makeQuery(argv[i]));
+  for (int i = 6; i < argc; ++i) queries.push_back(makeQuery(argv[i]));
 
-  Load load(server, std::move(queries), sockets, window);
-  load.run(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)),
-           std::chrono::milliseconds(300));
-  load.report(seconds);
+  std::vector<std::unique_ptr<Load>> loads;
+  for (size_t t = 0; t < threads; ++t)
+    loads.push_back(std::make_unique<Load>(server, queries, sockets, window, t * sockets));
+  const Clock::time_point start = Clock::now();
+  const auto duration =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<std::thread> running;
+  for (auto& l : loads)
+    running.emplace_back(
+        [&, load = l.get()] { load->run(start, duration, std::chrono::milliseconds(300)); });
+  for (std::thread& t : running) t.join();
+  Counts total;
+  Histogram latency;
+  for (const auto& l : loads) {
+    total.merge(l->counts());
+    latency.merge(l->latency());
+  }
+  report(total, latency, seconds);
   return 0;
 }

@@ -3,8 +3,9 @@
 // listener will once the catalog is wired in. Names outside the zone are NXDOMAIN (nothing
 // is forwarded).
 //
-// Usage: dns_serve IP PORT INSTANCES_FILE
+// Usage: dns_serve IP PORT INSTANCES_FILE [THREADS]
 //   INSTANCES_FILE: one instance a line, "SERVICE ADDRESS PORT [TAG,TAG…]".
+//   THREADS: the server's serving threads (DnsServerOptions::threads), 1 by default.
 // Prints "listening IP:PORT" once it serves, and serves until SIGTERM or SIGINT.
 
 #include <signal.h>
@@ -47,8 +48,8 @@ std::vector<catalog::Instance> readInstances(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: dns_serve IP PORT INSTANCES_FILE\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: dns_serve IP PORT INSTANCES_FILE [THREADS]\n");
     return 2;
   }
   const std::vector<catalog::Instance> instances = readInstances(argv[3]);
@@ -69,6 +70,8 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
+  network::DnsServerOptions options;
+  if (argc == 5) options.threads = std::stoul(argv[4]);
   network::DnsServer server(
       [&](const network::DnsQuestion& q) {
         if (std::optional<network::DnsReply> r = zone.answer(q)) return *r;
@@ -77,7 +80,7 @@ int main(int argc, char** argv) {
         nx.cacheable = true;
         return nx;
       },
-      {});
+      {}, options);
   Result<uint16_t> port = server.listen(argv[1], static_cast<uint16_t>(std::stoi(argv[2])));
   if (!port.ok()) {
     std::fprintf(stderr, "dns_serve: %s\n", port.error().message().c_str());

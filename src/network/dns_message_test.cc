@@ -89,6 +89,23 @@ TEST(DnsMessageTest, CommonQueriesAreReadWithoutLdnsAndAlike) {
   }
 }
 
+TEST(DnsMessageTest, EdnsOptionsAreSkippedAlike) {
+  // A cookie (RFC 7873), as dig sends one: option 10, 8 bytes.
+  Wire w = query("web.service.berth.", LDNS_RR_TYPE_A, 1232);
+  const uint8_t cookie[] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+  w[w.size() - 1] = sizeof cookie;  // the OPT record's rdata length
+  w.insert(w.end(), cookie, cookie + sizeof cookie);
+  std::optional<DnsQuery> fast = decodeCommonQuery(w);
+  ASSERT_TRUE(fast);
+  DecodedQuery slow = decodeQueryWithLdns(w);
+  ASSERT_EQ(slow.action, DecodedQuery::Action::kQuery);
+  EXPECT_EQ(*fast, slow.query);
+  EXPECT_EQ(fast->edns_size, 1232);
+  // An option running past the rdata is not the common case.
+  w[w.size() - sizeof cookie + 3] = 9;
+  EXPECT_FALSE(decodeCommonQuery(w));
+}
+
 TEST(DnsMessageTest, UnusualQueriesGoToLdns) {
   // Escaped bytes in a label.
   Wire escaped = query("a\\.b\\000c.berth.", LDNS_RR_TYPE_A);

@@ -45,9 +45,10 @@ struct DnsReply {
   bool cacheable = false;
 };
 
-// Called on the server's thread for the first question of every class-IN query; every
-// other query is served before the next one is read, so it must answer from memory and
-// never block. An exception it throws becomes SERVFAIL; a record whose data does not
+// Called on a serving thread for the first question of every class-IN query the server
+// keeps no reply for; that thread serves nothing else meanwhile, so it must answer from
+// memory and never block. With DnsServerOptions::threads > 1 it is called from several
+// threads at once. An exception it throws becomes SERVFAIL; a record whose data does not
 // parse makes the whole reply SERVFAIL (and a warning in the log).
 using DnsHandler = std::function<DnsReply(const DnsQuestion&)>;
 
@@ -61,12 +62,17 @@ struct DnsServerOptions {
   // Open TCP client connections across all listeners; a new one beyond it evicts the
   // connection idle longest (or is refused when every connection has work in flight).
   size_t max_tcp_connections = 128;
-  // Forwarded queries in flight (each holds a socket); beyond it clients get SERVFAIL.
+  // Forwarded queries in flight (each holds a socket) per serving thread; beyond it
+  // clients get SERVFAIL.
   size_t max_forwards = 512;
+  // Serving threads. Each waits on every UDP socket and the kernel hands a datagram to
+  // one of them; the first also serves TCP. More than one makes the handler concurrent.
+  size_t threads = 1;
 };
 
-// Serves DNS over UDP and TCP on any number of addresses. One thread polls every socket;
-// a forwarded query never blocks others (its upstream socket joins the poll set).
+// Serves DNS over UDP and TCP on any number of addresses. Each serving thread polls the
+// sockets it serves; a forwarded query never blocks others (its upstream socket joins the
+// poll set of the thread that took the query).
 //
 // Replies: only the first question is handled; RD, CD and the ID are copied, RA is set,
 // AA on our own answers. A packet too short for a header, or one that is a response, is

@@ -674,6 +674,90 @@ TEST_F(DnsServerTest, TcpConnectionCapEvictsTheIdlest) {
   EXPECT_TRUE(c2.ask(makeQuery("web", LDNS_RR_TYPE_A, 113)));
 }
 
+// Several serving threads: the same behaviour, the handler called concurrently.
+class ThreadedDnsServerTest : public ForwardTest {
+ protected:
+  void SetUp() override {
+    ForwardTest::SetUp();
+    DnsServerOptions o;
+    o.threads = 3;
+    start({upstream()}, o);
+  }
+};
+
+TEST_F(ThreadedDnsServerTest, EveryQueryOfManyClientsGetsItsOwnAnswer) {
+  std::vector<std::unique_ptr<UdpClient>> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(std::make_unique<UdpClient>(port_));
+  // All in flight at once: the threads take them as they come.
+  for (uint16_t n = 0; n < 20; ++n)
+    for (size_t i = 0; i < clients.size(); ++i)
+      clients[i]->send(makeQuery(n % 2 ? "web" : "svc.service.berth", LDNS_RR_TYPE_A,
+                                 static_cast<uint16_t>(i * 100 + n)));
+  for (size_t i = 0; i < clients.size(); ++i) {
+    std::vector<int> ids;
+    for (int n = 0; n < 20; ++n) {
+      std::optional<Wire> w = clients[i]->receive();
+      ASSERT_TRUE(w) << "client " << i << " reply " << n;
+      Pkt r = parse(*w);
+      uint16_t id = ldns_pkt_id(r.get());
+      EXPECT_EQ(ldns_pkt_ancount(r.get()), id % 2 ? 1 : 3) << id;
+      ids.push_back(id - static_cast<int>(i * 100));
+    }
+    std::sort(ids.begin(), ids.end());
+    for (int n = 0; n < 20; ++n) EXPECT_EQ(ids[n], n);
+  }
+  // Each thread asks once at most for the reply it keeps.
+  EXPECT_LE(timesAsked("svc.service.berth"), 3u);
+  EXPECT_EQ(timesAsked("web"), 8u * 10u);
+}
+
+TEST_F(ThreadedDnsServerTest, InvalidateReachesEveryThread) {
+  std::vector<std::unique_ptr<UdpClient>> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(std::make_unique<UdpClient>(port_));
+  for (auto& c : clients) ASSERT_TRUE(c->ask(makeQuery("svc.service.berth", LDNS_RR_TYPE_A, 1)));
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    kept_answers_ = {a("svc.service.berth", "10.0.0.9")};
+  }
+  server_->invalidate();
+  for (auto& c : clients) {
+    Pkt r = c->ask(makeQuery("svc.service.berth", LDNS_RR_TYPE_A, 2));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(records(r.get(), LDNS_SECTION_ANSWER),
+              std::vector<std::string>{"svc.service.berth. A 10.0.0.9"});
+  }
+}
+
+TEST_F(ThreadedDnsServerTest, ForwardsAndServesTcp) {
+  for (uint16_t id = 1; id <= 6; ++id) {
+    Pkt r = UdpClient(port_).ask(makeQuery("example.com", LDNS_RR_TYPE_A, id));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(ldns_pkt_id(r.get()), id);
+    EXPECT_EQ(ldns_pkt_ancount(r.get()), 1);
+  }
+  TcpClient t(port_);
+  Pkt r = t.ask(makeQuery("web", LDNS_RR_TYPE_A, 7));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(ldns_pkt_ancount(r.get()), 1);
+  r = t.ask(makeQuery("example.com", LDNS_RR_TYPE_A, 8));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(ldns_pkt_ancount(r.get()), 1);
+}
+
+TEST_F(ThreadedDnsServerTest, UnlistenStopsEveryThread) {
+  ASSERT_TRUE(UdpClient(port_).ask(makeQuery("web", LDNS_RR_TYPE_A, 1)));
+  server_->unlisten("127.0.0.1");
+  UdpClient u(port_);
+  u.send(makeQuery("web", LDNS_RR_TYPE_A, 2));
+  int err = 0;
+  EXPECT_FALSE(u.receive(milliseconds(3000), &err));
+  EXPECT_EQ(err, ECONNREFUSED);
+  Result<uint16_t> again = server_->listen("127.0.0.1", port_);
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  for (uint16_t id = 3; id < 9; ++id)
+    EXPECT_TRUE(UdpClient(port_).ask(makeQuery("web", LDNS_RR_TYPE_A, id)));
+}
+
 // For the record, not a check: ./network_test --gtest_also_run_disabled_tests
 //   --gtest_filter='*QueriesPerSecond*'
 TEST_F(DnsServerTest, DISABLED_UdpQueriesPerSecond) {
