@@ -120,7 +120,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   berth::catalog::Catalog& cat = **catalog;
-  eng.networks().setDnsZone(berth::catalog::dnsZone(cat));
+  // NAME.service.berth on every resolver berthd serves, answered from the catalog's mirror;
+  // the server keeps encoded answers until the catalog changes.
+  auto zone = std::make_shared<berth::catalog::DnsZone>(
+      [&cat](const std::string& service, const std::string& tag) {
+        return cat.instances(service, /*passing_only=*/true, tag);
+      });
+  eng.networks().setDnsZone(
+      [zone](const berth::network::DnsQuestion& q) { return zone->answer(q); });
+  cat.onChange([&eng] { eng.networks().invalidateDnsCache(); });
   if (!dns_listen.empty()) {
     auto colon = dns_listen.rfind(':');
     auto port = berth::parseInt(dns_listen.substr(colon + 1));

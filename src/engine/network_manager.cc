@@ -861,6 +861,8 @@ void NetworkManager::setDnsZone(DnsZone zone) {
   zone_.store(zone ? std::make_shared<const DnsZone>(std::move(zone)) : nullptr);
 }
 
+void NetworkManager::invalidateDnsCache() { dns_->invalidate(); }
+
 Result<uint16_t> NetworkManager::listenDns(const std::string& addr, uint16_t port) {
   return dns_->listen(addr, port);
 }

@@ -145,6 +145,8 @@ class NetworkManager {
   // thread: it must answer from memory.
   using DnsZone = std::function<std::optional<network::DnsReply>(const network::DnsQuestion&)>;
   void setDnsZone(DnsZone zone);
+  // Forgets the resolver's cached answers (the zone's data changed).
+  void invalidateDnsCache();
   // Serves the resolver on one more address (the host's own, for `dig @127.0.0.1 -p 8600`);
   // returns the port (0: any free one). There the zone answers and the rest is forwarded.
   Result<uint16_t> listenDns(const std::string& addr, uint16_t port);
