@@ -110,6 +110,9 @@ Result<Check> checkFromJson(const json& j) {
       return unknownField(field);
     }
   }
+  // A short interval without a timeout: the timeout shrinks to it, as a check may not
+  // outlast its interval.
+  if (!j.contains("timeout")) c.timeout = std::min(c.timeout, c.interval);
   return c;
 }
 

@@ -54,7 +54,8 @@ Result<catalog::Check> checkFrom(const std::map<std::string, std::string>& label
     return labelError(key, spec, "expected tcp, http[:/PATH] or cmd:COMMAND");
   }
   check.interval = BERTH_TRY(durationLabel(labels, key + ".interval", check.interval));
-  check.timeout = BERTH_TRY(durationLabel(labels, key + ".timeout", check.timeout));
+  check.timeout =
+      BERTH_TRY(durationLabel(labels, key + ".timeout", std::min(check.timeout, check.interval)));
   check.failures = BERTH_TRY(countLabel(labels, key + ".failures"));
   check.successes = BERTH_TRY(countLabel(labels, key + ".successes"));
   return check;

@@ -216,9 +216,12 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(NetworkOptions opts
   }
   std::string host_resolv = sys::readFile(m->opts_.resolv_conf).value_or("");
   NetworkManager* self = m.get();
+  network::DnsServerOptions dns_opts;
+  // One serving thread per core, up to 4 (bench/dns.sh): answer() may run on all at once.
+  dns_opts.threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
   m->dns_ = std::make_unique<network::DnsServer>(
       [self](const network::DnsQuestion& q) { return self->answer(q); },
-      network::nameserversFrom(host_resolv));
+      network::nameserversFrom(host_resolv), dns_opts);
   BERTH_RETURN_IF_ERROR(m->ensureBuiltins());
   std::vector<Network> all;
   for (const auto& [id, n] : m->networks_) all.push_back(n);
