@@ -167,6 +167,48 @@ class Stream : public ClientStream {
 
 }  // namespace
 
+namespace detail {
+
+Result<int> dialTcp(const std::string& host, const std::string& port, const std::string& what,
+                    const std::string& hint) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) return Error(ErrorCode::kUnavailable, what + ": " + lowerFirst(::gai_strerror(rc)));
+  int fd = -1, err = ECONNREFUSED;
+  for (addrinfo* ai = res; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      err = errno;
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ::freeaddrinfo(res);
+  if (fd < 0) {
+    Error e = errnoError(what, err);
+    if (err == EACCES || err == EPERM) return e;
+    return Error(ErrorCode::kUnavailable, e.message() + hint);
+  }
+  return fd;
+}
+
+Result<std::unique_ptr<ClientStream>> responseStream(std::unique_ptr<Transport> t,
+                                                     const std::string& what) {
+  auto s = std::make_unique<Stream>(std::move(t), what);
+  BERTH_RETURN_IF_ERROR(s->readHead());
+  return std::unique_ptr<ClientStream>(std::move(s));
+}
+
+}  // namespace detail
+
 std::string ClientResponse::errorMessage() const {
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_object() && j.contains("message") && j["message"].is_string())
@@ -243,28 +285,7 @@ Result<std::unique_ptr<Transport>> Client::Impl::connectTcp() {
     if (!ctx.ok()) return ctx.error().context(what);
     ssl_ctx = std::move(*ctx);
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
-  if (rc != 0) return Error(ErrorCode::kUnavailable, what + ": " + lowerFirst(::gai_strerror(rc)));
-  int fd = -1, err = ECONNREFUSED;
-  for (addrinfo* ai = res; ai != nullptr && fd < 0; ai = ai->ai_next) {
-    fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      err = errno;
-      continue;
-    }
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      err = errno;
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  ::freeaddrinfo(res);
-  if (fd < 0) return connectError(what, err);
+  int fd = BERTH_TRY(detail::dialTcp(host, port, what, "; is berthd running?"));
   std::unique_ptr<Transport> t = detail::tlsTransport(ssl_ctx, fd);
   Status s = detail::tlsHandshake(*t, false, host);
   if (!s.ok()) return s.error().context(what);

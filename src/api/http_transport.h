@@ -120,6 +120,17 @@ std::unique_ptr<Transport> tlsTransport(const std::shared_ptr<TlsContext>& ctx, 
 // certificate against `host` and sends it as SNI.
 Status tlsHandshake(Transport& tls, bool server, const std::string& host = "");
 
+// Connects a TCP socket to host:port (a name or an address; each address tried in turn)
+// and returns it; the caller owns it. Failures are kUnavailable ("what: connection
+// refused" + hint), or kPermissionDenied.
+Result<int> dialTcp(const std::string& host, const std::string& port, const std::string& what,
+                    const std::string& hint = "");
+
+// Reads the response head from `t` (a request already sent) and returns the stream of its
+// body. `what` starts the errors' messages.
+Result<std::unique_ptr<ClientStream>> responseStream(std::unique_ptr<Transport> t,
+                                                     const std::string& what);
+
 // An error_code's message in our style (lowercase first letter).
 std::string describe(const error_code& ec);
 

@@ -12,6 +12,7 @@
 
 #include "api/native_routes.h"
 #include "api/native_util.h"
+#include "common/base64.h"
 #include "common/strings.h"
 
 namespace berth::api {
@@ -55,6 +56,26 @@ Result<std::map<std::string, std::string>> keyValues(const Request& req, const s
       return invalidArgument("query " + quote(key + "=" + it->second) + ": use " + key +
                              "=KEY=VALUE");
     out[it->second.substr(0, eq)] = it->second.substr(eq + 1);
+  }
+  return out;
+}
+
+// The build's secrets: the X-Berth-Build-Secrets header, a JSON object of id → base64
+// content (a header rather than the query, which logs and proxies may keep).
+Result<std::map<std::string, std::string>> buildSecrets(const Request& req) {
+  std::map<std::string, std::string> out;
+  std::string text = req.header("x-berth-build-secrets");
+  if (text.empty()) return out;
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object())
+    return invalidArgument("header X-Berth-Build-Secrets: expected a JSON object of id → base64");
+  for (const auto& [id, value] : j.items()) {
+    auto content = value.is_string() ? base64Decode(value.get<std::string>())
+                                     : Result<std::string>(invalidArgument("not a string"));
+    if (!content)
+      return invalidArgument("header X-Berth-Build-Secrets: secret " + quote(id) + ": " +
+                             content.error().message());
+    out[id] = std::move(*content);
   }
   return out;
 }
@@ -213,6 +234,9 @@ void addTransfers(Router& r, Engine& e) {
     auto labels = keyValues(req, "label");
     if (!labels) return res.error(labels.error());
     o.labels = *labels;
+    auto secrets = buildSecrets(req);
+    if (!secrets) return res.error(secrets.error());
+    o.secrets = *secrets;
     auto id = e.imageBuild(bodyReader(req), o, [&](const std::string& l) { out.progress(l); });
     if (!id) return out.finish(id.error());
     out.finish(json{{"id", *id}});

@@ -4,16 +4,19 @@
 // Each stage starts from a local image, an earlier stage or scratch. Instructions that
 // only change the config (ENV, ARG, WORKDIR, USER, CMD, ENTRYPOINT, EXPOSE, LABEL, VOLUME,
 // STOPSIGNAL, SHELL, HEALTHCHECK, ONBUILD, MAINTAINER) add an empty-layer history entry.
-// RUN runs in a container (the berth-runtime binary) over an overlay of the stage's snapshots; its
-// upper directory becomes the new layer and, already in overlay form, its snapshot. COPY
-// and ADD fill a fresh directory from the context (minus .dockerignore) or from another
-// stage, which becomes the layer the same way.
+// RUN runs in a container (the berth-runtime binary) over an overlay of the stage's
+// snapshots, with its --mount's (cache, bind, tmpfs, secret: build_run.cc); its upper
+// directory becomes the new layer and, already in overlay form, its snapshot. COPY and ADD
+// fill a fresh directory from the context (minus .dockerignore), another stage or image,
+// or (ADD) a URL, which becomes the layer the same way (build_copy.cc).
 //
 // The cache: a step whose key — the parent layer chain, the expanded instruction, the
-// config it runs with and, for COPY/ADD, a hash of every source file's path, metadata and
-// content — was built before reuses that layer without running anything. Keys live in
-// <root>/build-cache.db (SQLite); a cached layer is used only while its blob and snapshot
-// still exist.
+// config it runs with, for COPY/ADD a hash of every source file's path, metadata and
+// content (a URL's content is fetched each time to compute it), for RUN the content of its
+// bind mounts — was built before reuses that layer without running anything. COPY --link
+// leaves the parent chain out of its key. Keys live in <root>/build-cache.db (SQLite); a
+// cached layer is used only while its blob still exists. Errors name the Dockerfile's line
+// ("Dockerfile:3: FROM x: image 'x' does not exist…").
 
 #include <functional>
 #include <map>
@@ -36,6 +39,9 @@ struct BuildOptions {
   std::string target;  // stage name; empty: the last stage
   bool no_cache = false;
   std::map<std::string, std::string> labels;  // added to the final image's config
+  // RUN --mount=type=secret,id=ID reads secrets[ID]. Secrets are in no layer, no cache key
+  // and no history; a step sees them in a tmpfs of its own.
+  std::map<std::string, std::string> secrets;
   // Receives progress lines ("Step 2/7 : RUN make", " ---> Using cache") and what RUN
   // steps print (stdout and stderr, line by line).
   std::function<void(const std::string&)> progress;

@@ -110,6 +110,7 @@ Status copyTree(const std::string& src, const std::string& dst, const CopyOwner&
   struct stat st;
   if (::lstat(src.c_str(), &st) != 0) return errnoError("copy " + quote(src), errno);
   if (ignore && !rel_base.empty() && ignore->ignored(rel_base)) return okStatus();
+  mode_t mode = owner.mode ? *owner.mode : st.st_mode & 07777;
   if (S_ISDIR(st.st_mode)) {
     if (::mkdir(dst.c_str(), st.st_mode & 07777) != 0 && errno != EEXIST)
       return errnoError("copy: create directory " + quote(dst), errno);
@@ -117,7 +118,7 @@ Status copyTree(const std::string& src, const std::string& dst, const CopyOwner&
       BERTH_RETURN_IF_ERROR(copyTree(src + "/" + n, dst + "/" + n, owner, ignore,
                                      rel_base.empty() ? n : rel_base + "/" + n));
     }
-    ::chmod(dst.c_str(), st.st_mode & 07777);
+    ::chmod(dst.c_str(), mode);
   } else if (S_ISLNK(st.st_mode)) {
     char buf[4096];
     ssize_t n = ::readlink(src.c_str(), buf, sizeof buf - 1);
@@ -134,7 +135,7 @@ Status copyTree(const std::string& src, const std::string& dst, const CopyOwner&
   uid_t uid = owner.uid ? *owner.uid : st.st_uid;
   gid_t gid = owner.gid ? *owner.gid : (owner.uid ? *owner.uid : st.st_gid);
   if (::lchown(dst.c_str(), uid, gid) != 0) return errnoError("copy: chown " + quote(dst), errno);
-  if (!S_ISLNK(st.st_mode)) ::chmod(dst.c_str(), st.st_mode & 07777);  // chown clears setuid
+  if (!S_ISLNK(st.st_mode)) ::chmod(dst.c_str(), mode);  // chown clears setuid
   struct timespec times[2] = {st.st_atim, st.st_mtim};
   ::utimensat(AT_FDCWD, dst.c_str(), times, AT_SYMLINK_NOFOLLOW);
   return okStatus();

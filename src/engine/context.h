@@ -18,13 +18,16 @@ Result<IgnoreRules> loadIgnoreRules(const std::string& context_dir);
 // Errors when nothing matches or when a path would leave `root`.
 Result<std::vector<std::string>> expandSources(const std::string& root, const std::string& source);
 
+// What COPY --chown and --chmod set on everything copied (links keep their mode).
 struct CopyOwner {
   std::optional<uint32_t> uid, gid;
+  std::optional<uint32_t> mode;
 };
 
 // Copies `src` (a file, symlink or directory tree; symlinks copied as links) to `dst`,
-// keeping modes and times; `owner` overrides ownership of everything copied; entries whose
-// path relative to `rel_base` is ignored by `ignore` are skipped (nullptr: none).
+// keeping modes and times; `owner` overrides ownership (and mode) of everything copied;
+// entries whose path relative to `rel_base` is ignored by `ignore` are skipped (nullptr:
+// none).
 Status copyTree(const std::string& src, const std::string& dst, const CopyOwner& owner,
                 const IgnoreRules* ignore, const std::string& rel_base);
 

@@ -444,6 +444,7 @@ Result<std::string> Engine::imageBuild(const ByteReader& context, const ImageBui
   b.target = opts.target;
   b.no_cache = opts.no_cache;
   b.labels = opts.labels;
+  b.secrets = opts.secrets;
   b.progress = progress;
   auto job = BERTH_TRY(images_->beginJob());
   ImageRecord rec = BERTH_TRY(build(b, job->store()));

@@ -87,7 +87,8 @@ struct ImageBuildOptions {
   std::map<std::string, std::string> build_args;
   std::string target;  // stage name; empty: the last stage
   bool no_cache = false;
-  std::map<std::string, std::string> labels;  // added to the final image's config
+  std::map<std::string, std::string> labels;   // added to the final image's config
+  std::map<std::string, std::string> secrets;  // id → content, for RUN --mount=type=secret
 };
 
 }  // namespace berth::engine

@@ -591,6 +591,7 @@ Result<Dockerfile> parseDockerfile(const std::string& text, const std::string& f
       Stage stage;
       stage.base = ins.args[0];
       stage.index = static_cast<int>(df.stages.size());
+      stage.line = ll.line;
       if (ins.args.size() == 3) {
         stage.name = toLower(ins.args[2]);
         if (!validStageName(stage.name))

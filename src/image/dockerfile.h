@@ -51,6 +51,7 @@ struct Stage {
                      // the builder expands it with the global ARGs only
   std::string name;  // AS name, lower case; empty if none
   int index = 0;
+  int line = 0;  // the FROM's line, for the builder's errors about the base
   std::vector<Instruction> instructions;  // after FROM
 };
 

@@ -61,6 +61,7 @@ TEST(Dockerfile, ParsesAMultiStageFile) {
   EXPECT_EQ(build.base, "golang:${GO_VERSION}-alpine");  // expanded by the builder
   EXPECT_EQ(build.name, "build");
   EXPECT_EQ(build.index, 0);
+  EXPECT_EQ(build.line, 6);  // the builder's errors about the base name it
   ASSERT_EQ(build.instructions.size(), 5u);
   EXPECT_EQ(build.instructions[0].keyword, "WORKDIR");
   EXPECT_EQ(build.instructions[0].line, 7);
@@ -84,6 +85,7 @@ TEST(Dockerfile, ParsesAMultiStageFile) {
   const Stage& final_stage = df->stages[1];
   EXPECT_EQ(final_stage.name, "");
   EXPECT_EQ(final_stage.index, 1);
+  EXPECT_EQ(final_stage.line, 13);
   const auto& ins = final_stage.instructions;
   ASSERT_EQ(ins.size(), 10u);
 

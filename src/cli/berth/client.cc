@@ -122,10 +122,10 @@ Result<api::ClientResponse> Api::upload(const std::string& method, const std::st
   return r;
 }
 
-Result<std::unique_ptr<api::ClientStream>> Api::uploadStream(const std::string& method,
-                                                             const std::string& target, int fd,
-                                                             std::string_view content_type) {
-  auto s = BERTH_TRY(client_.uploadStream(method, target, fd, content_type));
+Result<std::unique_ptr<api::ClientStream>> Api::uploadStream(
+    const std::string& method, const std::string& target, int fd, std::string_view content_type,
+    const std::map<std::string, std::string>& headers) {
+  auto s = BERTH_TRY(client_.uploadStream(method, target, fd, content_type, headers));
   if (s->status >= 400) {
     auto text = readAll(*s);
     return httpError(s->status, messageOf(s->status, text ? *text : ""));

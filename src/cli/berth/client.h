@@ -59,9 +59,9 @@ class Api {
                                      std::string_view content_type);
   // An upload whose answer streams back (load, import, build). An error status reads the
   // body for the message.
-  Result<std::unique_ptr<api::ClientStream>> uploadStream(const std::string& method,
-                                                          const std::string& target, int fd,
-                                                          std::string_view content_type);
+  Result<std::unique_ptr<api::ClientStream>> uploadStream(
+      const std::string& method, const std::string& target, int fd, std::string_view content_type,
+      const std::map<std::string, std::string>& headers = {});
 
  private:
   std::string address_;

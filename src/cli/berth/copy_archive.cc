@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 
 #include "common/strings.h"
@@ -173,7 +174,8 @@ Status extractArchive(const ChunkSource& next, const std::string& src, const std
 // Packs `src` (a host path) as a tar whose top-level entry is `name` (or, when `name`
 // is empty, src's contents at the top) into `fd`. Owners become root unless `keep_owner`.
 Status packPath(const std::string& src, const std::string& name, bool keep_owner, int fd,
-                const std::function<bool(const std::string& rel)>& skip) {
+                const std::function<bool(const std::string& rel)>& skip,
+                const std::vector<ExtraEntry>& extra) {
   ArchivePtr disk(archive_read_disk_new());
   archive_read_disk_set_symlink_physical(disk.get());
   archive_read_disk_set_standard_lookup(disk.get());
@@ -219,6 +221,20 @@ Status packPath(const std::string& src, const std::string& name, bool keep_owner
       if (archive_write_data(out.get(), buf.data(), static_cast<size_t>(n)) < 0)
         return archiveError("write archive", out.get());
     }
+  }
+  for (const auto& e : extra) {
+    archive_entry_clear(entry.get());
+    archive_entry_set_pathname(entry.get(), e.name.c_str());
+    archive_entry_set_filetype(entry.get(), e.directory ? AE_IFDIR : AE_IFREG);
+    archive_entry_set_perm(entry.get(), e.mode);
+    archive_entry_set_size(entry.get(), static_cast<la_int64_t>(e.content.size()));
+    archive_entry_set_mtime(entry.get(), ::time(nullptr), 0);
+    archive_entry_set_uname(entry.get(), "root");
+    archive_entry_set_gname(entry.get(), "root");
+    if (archive_write_header(out.get(), entry.get()) < ARCHIVE_WARN ||
+        (!e.content.empty() &&
+         archive_write_data(out.get(), e.content.data(), e.content.size()) < 0))
+      return archiveError("write archive", out.get());
   }
   if (archive_write_close(out.get()) != ARCHIVE_OK) return archiveError("write archive", out.get());
   return okStatus();

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -29,11 +30,20 @@ Status extractArchive(const ChunkSource& source, const std::string& src, const s
 // Whether the archive's first entry is a directory (the probe of a container path).
 Result<bool> firstEntryIsDirectory(const ChunkSource& source);
 
+// An entry packPath adds after the tree: a file with `content`, or a directory.
+struct ExtraEntry {
+  std::string name;  // "a/b", relative
+  std::string content;
+  unsigned mode = 0644;
+  bool directory = false;
+};
+
 // Writes a tar of host path `src` to `fd`: its top-level entry is named `name` (its
 // contents at the top when `name` is empty). Symbolic links are stored, not followed.
 // Owners become root:root unless `keep_owner`. Entries for which `skip` (given the path
-// relative to `src`, "a/b") is true are left out.
+// relative to `src`, "a/b") is true are left out; `extra` entries (owned by root) follow.
 Status packPath(const std::string& src, const std::string& name, bool keep_owner, int fd,
-                const std::function<bool(const std::string& rel)>& skip = nullptr);
+                const std::function<bool(const std::string& rel)>& skip = nullptr,
+                const std::vector<ExtraEntry>& extra = {});
 
 }  // namespace berth::cli

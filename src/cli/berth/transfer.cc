@@ -16,8 +16,8 @@ namespace berth::cli {
 using nlohmann::json;
 
 Result<json> postArchive(Context& ctx, const std::string& target, int fd, const std::string& label,
-                         uint64_t total,
-                         const std::function<void(const std::string&)>& on_progress) {
+                         uint64_t total, const std::function<void(const std::string&)>& on_progress,
+                         const std::map<std::string, std::string>& headers) {
   // With a label, a pump between `fd` and the upload counts the bytes for the bar.
   sys::Fd read_end, write_end;
   std::thread pump;
@@ -44,7 +44,7 @@ Result<json> postArchive(Context& ctx, const std::string& target, int fd, const 
     });
   }
   auto stream = ctx.api().uploadStream("POST", target, label.empty() ? fd : read_end.get(),
-                                       "application/x-tar");
+                                       "application/x-tar", headers);
   read_end.reset();  // a failed upload stops the pump
   if (pump.joinable()) pump.join();
   if (!stream) return stream.error();

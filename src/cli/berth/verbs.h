@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -71,9 +72,11 @@ std::string imagePath(const std::string& ref);
 // lines that come back (transfer.cc): each {"progress": line} goes to `on_progress`; the
 // answer's last object is the result, or its {"error"} the error. With a `label`, the
 // upload shows progress on stderr (a bar on a terminal; `total` bytes, 0: unknown).
+// `headers` go with the request (build's secrets).
 Result<nlohmann::json> postArchive(Context& ctx, const std::string& target, int fd,
                                    const std::string& label, uint64_t total,
-                                   const std::function<void(const std::string&)>& on_progress);
+                                   const std::function<void(const std::string&)>& on_progress,
+                                   const std::map<std::string, std::string>& headers = {});
 
 // Attaches to a created (or stopped) container, starts it, pumps its streams until its
 // output ends and returns its exit code (run, start -a). `remove`: the daemon removes
