@@ -40,21 +40,33 @@ show exec demo-ticker sh -c 'echo "exec in the same container: pid 1 is $(cat /p
 show stop -t 2 demo-ticker
 show rm demo-ticker
 
-# A small app whose parts find each other by name on a network of their own and answer
-# on a published port: `api` serves data, `web` (a CGI page) asks `api` for it.
-"$berth" rm -f demo-web demo-api >/dev/null 2>&1 || true
+# A small app whose parts find each other and answer on a published port: two `api`
+# containers register in the service catalog (with an HTTP health check) and `web` (a CGI
+# page) asks `api.service.berth` for data; berthd's DNS answers with the passing ones.
+"$berth" rm -f demo-web demo-api-1 demo-api-2 >/dev/null 2>&1 || true
 "$berth" network rm demo-net >/dev/null 2>&1 || true
 show network create demo-net
-show run -d --name demo-api --network demo-net busybox sh -c \
-  'mkdir -p /www && echo "{\"greeting\": \"hello from api ($(hostname))\"}" > /www/data.json && exec httpd -f -p 80 -h /www'
+for i in 1 2; do
+  show run -d --name demo-api-$i --network demo-net --service api:80 \
+    --service-check http:/data.json --service-check-interval 1s busybox sh -c \
+    'mkdir -p /www && echo "{\"greeting\": \"hello from api ($(hostname))\"}" > /www/data.json && exec httpd -f -p 80 -h /www'
+done
 show run -d --name demo-web --network demo-net -p 18080:80 busybox sh -c \
-  'mkdir -p /www/cgi-bin && printf "#!/bin/sh\necho Content-Type: text/plain\necho\necho web asked api and got: \$(wget -qO- http://demo-api/data.json)\n" > /www/cgi-bin/page && chmod +x /www/cgi-bin/page && exec httpd -f -p 80 -h /www'
+  'mkdir -p /www/cgi-bin && printf "#!/bin/sh\necho Content-Type: text/plain\necho\necho web asked api and got: \$(wget -qO- http://api.service.berth/data.json)\n" > /www/cgi-bin/page && chmod +x /www/cgi-bin/page && exec httpd -f -p 80 -h /www'
 show ps
-show port demo-web
-echo; echo "\$ curl http://127.0.0.1:18080/cgi-bin/page"
+for _ in $(seq 50); do [ "$("$berth" catalog show api --passing --format json | wc -l)" = 2 ] && break; sleep 0.1; done
+show catalog ls
+show catalog show api
+echo; echo "\$ dig +short @10.88.0.1 api.service.berth; dig +short @10.88.0.1 _api._tcp.service.berth SRV"
+dig +short +time=2 @10.88.0.1 api.service.berth
+dig +short +time=2 @10.88.0.1 _api._tcp.service.berth SRV
+echo; echo "\$ curl http://127.0.0.1:18080/cgi-bin/page   (twice: the answers rotate)"
 for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/cgi-bin/page && break; sleep 0.1; done
-show network ls
-show rm -f demo-web demo-api
+curl -sf http://127.0.0.1:18080/cgi-bin/page
+show stop -t 1 demo-api-1
+echo; echo "\$ dig +short @10.88.0.1 api.service.berth   (demo-api-1 left the catalog when it stopped)"
+dig +short +time=2 @10.88.0.1 api.service.berth
+show rm -f demo-web demo-api-1 demo-api-2
 show network rm demo-net
 
 echo; echo "\$ berth save -o busybox.tar busybox   (a docker-archive that docker, podman and skopeo load)"
