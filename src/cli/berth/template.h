@@ -146,5 +146,7 @@ class Template {
 
 // "app" → "app/": the folder that ls and tree list ("" stays "", every key).
 std::string folderPrefix(std::string_view prefix);
+// The longest prefix of both.
+std::string_view sharedPrefix(std::string_view a, std::string_view b);
 
 }  // namespace berth::cli::tmpl

@@ -670,6 +670,12 @@ std::string folderPrefix(std::string_view prefix) {
   return out;
 }
 
+std::string_view sharedPrefix(std::string_view a, std::string_view b) {
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  return a.substr(0, i);
+}
+
 bool Dependencies::coversKey(std::string_view key) const {
   if (keys.count(std::string(key))) return true;
   for (const auto& p : prefixes)
@@ -698,11 +704,7 @@ std::optional<std::string> Template::kvPrefix() const {
   kvNames(root_->body, names);
   if (names.empty()) return std::nullopt;
   std::string prefix = names[0];
-  for (const auto& n : names) {
-    size_t i = 0;
-    while (i < prefix.size() && i < n.size() && prefix[i] == n[i]) ++i;
-    prefix.resize(i);
-  }
+  for (const auto& n : names) prefix = std::string(sharedPrefix(prefix, n));
   return prefix;
 }
 

@@ -5,39 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
+#include "cli/berth/template_fake_source.h"
 
 namespace berth::cli::tmpl {
 namespace {
-
-class FakeSource : public DataSource {
- public:
-  std::map<std::string, std::string> kv;
-  std::map<std::string, std::vector<ServiceInstance>> services;
-  int reads = 0;
-  std::optional<Error> fail;  // every read fails with it
-
-  Result<std::optional<std::string>> key(const std::string& key) override {
-    ++reads;
-    if (fail) return *fail;
-    auto it = kv.find(key);
-    if (it == kv.end()) return std::optional<std::string>();
-    return std::optional<std::string>(it->second);
-  }
-  Result<std::vector<KeyValue>> list(const std::string& prefix) override {
-    ++reads;
-    if (fail) return *fail;
-    std::vector<KeyValue> out;
-    for (const auto& [k, v] : kv)
-      if (k.starts_with(prefix)) out.push_back({k, v});
-    return out;
-  }
-  Result<std::vector<ServiceInstance>> service(const std::string& name) override {
-    ++reads;
-    if (fail) return *fail;
-    return services[name];
-  }
-};
 
 ServiceInstance web(std::string id, std::string address, int port, std::string health = "passing",
                     std::vector<std::string> tags = {}) {
