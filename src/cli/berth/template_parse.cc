@@ -402,10 +402,13 @@ class Parser {
     Node node{kind, pos(item.offset), {}, {}, {}, {}};
     Tokens t{item.tokens, first, item.close};
     auto p = BERTH_TRY(pipeline(t, "{{ " + word + " }}", kind == Node::Kind::kRange ? 2 : 1));
-    scopes_.emplace_back();  // the condition's variables, seen in both branches
-    declare(*p);
-    node.pipeline = std::move(p);
+    // An if's or with's variables are seen in both branches; a range's, set per element,
+    // only in its body.
     scopes_.emplace_back();
+    if (kind != Node::Kind::kRange) declare(*p);
+    scopes_.emplace_back();
+    if (kind == Node::Kind::kRange) declare(*p);
+    node.pipeline = std::move(p);
     const Item* term = BERTH_TRY(list(node.body));
     scopes_.pop_back();
     if (!term) return error(item.offset, where + " is not closed: add {{ end }}");

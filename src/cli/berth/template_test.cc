@@ -145,6 +145,9 @@ TEST_F(TemplateTest, VariablesRangeIndexAndWith) {
   EXPECT_EQ(render("{{ with service \"web\" }}{{ len . }}{{ else }}none{{ end }}"), "2");
   EXPECT_EQ(render("{{ with service \"db\" }}{{ len . }}{{ else }}none{{ end }}"), "none");
   EXPECT_EQ(render("{{ range $s := service \"web\" }}{{ $s.Port }}{{ end }}"), "8081");
+  EXPECT_EQ(render("{{ if $n := len (service \"db\") }}{{ $n }}{{ else }}{{ $n }} db{{ end }}"),
+            "0 db");
+  EXPECT_EQ(render("{{ range service \"web\" }}{{ $p := .Port }}{{ $p }};{{ end }}"), "80;81;");
 }
 
 TEST_F(TemplateTest, WhitespaceTrimmingAndComments) {
@@ -249,6 +252,8 @@ TEST_F(TemplateTest, ParseErrorsArePrecise) {
        "… }}"},
       {"{{ if 1 }}{{ $x := 1 }}{{ end }}{{ $x }}",
        "template t.tmpl:1:36: undefined variable '$x': declare it first with {{ $x := … }}"},
+      {"{{ range $e := ls \"a\" }}{{ else }}{{ $e }}{{ end }}",
+       "template t.tmpl:1:38: undefined variable '$e': declare it first with {{ $e := … }}"},
       {"{{ $x = 1 }}",
        "template t.tmpl:1:7: unexpected '=': declare a variable with ':=' ({{ $x "
        ":= … }})"},
