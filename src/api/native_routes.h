@@ -3,6 +3,7 @@
 // shapes and streams. The engine does the work; these handlers translate.
 
 #include "api/http.h"
+#include "catalog/catalog.h"
 #include "engine/engine.h"
 #include "store/store.h"
 
@@ -16,6 +17,9 @@ void addArchiveRoutes(Router& router, engine::Engine& engine);
 void addImages(Router& router, engine::Engine& engine);
 // /v1/kv… over the Store (native_kv.cc).
 void addKv(Router& router, store::Store& store);
+
+// /v1/catalog… over the catalog's mirror (native_catalog.cc).
+void addCatalog(Router& router, catalog::Catalog& catalog);
 
 // Copies between a hijacked client connection (raw stdin in; frames out, or raw bytes
 // with a tty) and a monitor-protocol connection (src/monitor/protocol.h), until the

@@ -83,6 +83,8 @@ Result<Instance> instanceFromJson(const nlohmann::json& j);
 // interval, thresholds ≥ 1, a command check needs a container and a command).
 Status validate(const Instance& in);
 std::string instanceKey(const std::string& service, const std::string& id);
+// A duration as the JSON writes it: "1h", "1m", "10s", "500ms" (the largest exact unit).
+std::string formatDuration(std::chrono::milliseconds d);
 
 // One service as `ls` shows it.
 struct ServiceSummary {
@@ -117,10 +119,13 @@ class Catalog {
   ~Catalog();
 
   // Registers (or replaces, same service and id) an instance of this node: written with
-  // the node's lease; its check starts. `persist`: an API registration, kept in state_file.
+  // the node's lease; its check starts (registered again with the same check, address,
+  // port and container, it keeps its health and its check runs on). `persist`: an API
+  // registration, kept in state_file.
   // Returns the Store revision of the write: the mirror shows it once index() reaches it.
   Result<store::Revision> registerInstance(Instance in, bool persist = false);
-  // kNotFound "service 'web' has no instance 'x'" when absent.
+  // kNotFound "service 'web' has no instance 'x'" when absent; kConflict for another
+  // node's instance (that node would put it back: deregister it there).
   Result<store::Revision> deregister(const std::string& service, const std::string& id);
   // The instances this node registered for `container` are deregistered.
   Status deregisterContainer(const std::string& container);
@@ -142,9 +147,16 @@ class Catalog {
                              std::chrono::milliseconds timeout,
                              const std::function<bool()>& cancelled);
 
-  // Calls `fn` after every change the mirror applies (from the watch thread; must not
-  // block). Used by the DNS zone to drop cached answers.
+  // Calls `fn` after every change the mirror applies, before blocked waitChange calls wake
+  // (from the watch thread; must not block). Used by the DNS zone to drop cached answers.
   void onChange(std::function<void()> fn);
+
+  // This daemon's node name (CatalogOptions::node, or the host name).
+  const std::string& node() const;
+
+  // For tests: stops keeping the lease alive, as a hung host would; this node's instances
+  // vanish one TTL later and are not put back.
+  void stopKeepAliveForTest();
 
  private:
   struct Impl;

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include <charconv>
+#include <cmath>
 #include <limits>
 
 namespace berth {
@@ -132,6 +133,38 @@ Result<int64_t> parseSize(std::string_view text) {
   if (bytes >= static_cast<double>(std::numeric_limits<int64_t>::max()))
     return invalidArgument("too large");
   return static_cast<int64_t>(bytes);
+}
+
+Result<int64_t> parseDuration(std::string_view text) {
+  if (text == "0") return 0;
+  if (text.empty()) return invalidArgument("empty duration");
+  static constexpr struct {
+    std::string_view unit;
+    double ns;
+  } kUnits[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
+                {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+  double total = 0;
+  std::string_view s = text;
+  while (!s.empty()) {
+    std::string_view rest;
+    auto v = leadingNumber(s, rest);
+    if (!v) return invalidArgument("expected a duration such as 1s, 500ms, 1m30s or 2h");
+    size_t len = 0;
+    while (len < rest.size() && !std::isdigit(static_cast<unsigned char>(rest[len])) &&
+           rest[len] != '.')
+      ++len;
+    std::string_view unit = rest.substr(0, len);
+    if (unit.empty()) return invalidArgument("missing unit (use ms, s, m or h)");
+    double mult = 0;
+    for (const auto& u : kUnits)
+      if (u.unit == unit) mult = u.ns;
+    if (mult == 0) return invalidArgument("unknown unit " + quote(unit) + " (use ms, s, m or h)");
+    total += *v * mult;
+    s = rest.substr(len);
+  }
+  if (total >= static_cast<double>(std::numeric_limits<int64_t>::max()))
+    return invalidArgument("too large");
+  return static_cast<int64_t>(std::llround(total));
 }
 
 }  // namespace berth

@@ -25,6 +25,8 @@ std::string humanDuration(int64_t ns);
 // A decimal number with an optional fraction ("1", "1.5", ".5"); the rest goes to `rest`.
 std::optional<double> leadingNumber(std::string_view s, std::string_view& rest);
 // Sizes as docker reads them (binary units): "1024", "512b", "32k", "32m", "1.5g", "2GiB".
-Result<int64_t> parseSize(std::string_view text);  // 'like this', as messages quote names
+Result<int64_t> parseSize(std::string_view text);
+// Go durations: "1s", "500ms", "1m30s", "1.5h", "0"; returns nanoseconds (never negative).
+Result<int64_t> parseDuration(std::string_view text);
 
 }  // namespace berth

@@ -5,6 +5,18 @@
 namespace berth {
 namespace {
 
+TEST(ParseDuration, GoSyntax) {
+  EXPECT_EQ(*parseDuration("0"), 0);
+  EXPECT_EQ(*parseDuration("1s"), 1000000000LL);
+  EXPECT_EQ(*parseDuration("500ms"), 1000000000LL / 2);
+  EXPECT_EQ(*parseDuration("1m30s"), 90 * 1000000000LL);
+  EXPECT_EQ(*parseDuration("1.5h"), 5400 * 1000000000LL);
+  EXPECT_EQ(*parseDuration("250us"), 250000);
+  EXPECT_EQ(*parseDuration("7ns"), 7);
+  for (const char* bad : {"", "10", "1x", "s", "-1s", "1s2"})
+    EXPECT_FALSE(parseDuration(bad).ok()) << bad;
+}
+
 TEST(ParseSize, UnitsAreBinary) {
   EXPECT_EQ(*parseSize("1024"), 1024);
   EXPECT_EQ(*parseSize("512b"), 512);

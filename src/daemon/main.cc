@@ -1,6 +1,6 @@
 // berthd: the per-host daemon. Serves the native API (src/api/native_api.md) on a unix
 // socket, and on TCP only with mutual TLS, over the engine and the Store (shared state:
-// `berth kv` today; embedded in <root>/store.db, or an etcd cluster's).
+// `berth kv` and the service catalog; embedded in <root>/store.db, or an etcd cluster's).
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -14,8 +14,11 @@
 #include "api/docker_routes.h"
 #include "api/http.h"
 #include "api/native_routes.h"
+#include "catalog/catalog.h"
+#include "catalog/dns_zone.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "daemon/registrar.h"
 #include "engine/engine.h"
 #include "store/open.h"
 
@@ -50,6 +53,12 @@ int main(int argc, char** argv) {
   app.add_option("--store", store_address,
                  "the Store: sqlite:///PATH (default sqlite://<root>/store.db) or "
                  "etcd://HOST:PORT");
+  std::string node_name, advertise, dns_listen;
+  app.add_option("--node-name", node_name, "this host's name in the catalog (default: hostname)");
+  app.add_option("--advertise-addr", advertise,
+                 "the address of this host's --network host containers in the catalog");
+  app.add_option("--dns-listen", dns_listen,
+                 "also serve DNS (NAME.service.berth, forwarding the rest) on ADDR:PORT");
   bool cleanup = false;
   app.add_flag("--cleanup", cleanup,
                "at shutdown, stop every container and remove bridges and rules");
@@ -91,8 +100,53 @@ int main(int argc, char** argv) {
                  store.error().message().c_str());
     return 1;
   }
+  berth::catalog::CatalogOptions copts;
+  copts.node = node_name;
+  copts.state_file = opts.root + "/catalog.json";
+  berth::engine::Engine& eng = **engine;
+  copts.run_command = [&eng](const std::string& container, const std::vector<std::string>& cmd,
+                             std::chrono::milliseconds timeout,
+                             std::string* output) -> berth::Result<int> {
+    berth::engine::ExecConfig x;
+    x.cmd = cmd;
+    auto code = BERTH_TRY(eng.execRun(container, x, timeout, output));
+    if (!code)
+      return berth::unavailable("timed out after " + std::to_string(timeout.count()) + " ms");
+    return *code;
+  };
+  auto catalog = berth::catalog::Catalog::open(**store, copts);
+  if (!catalog) {
+    std::fprintf(stderr, "berthd: catalog: %s\n", catalog.error().message().c_str());
+    return 1;
+  }
+  berth::catalog::Catalog& cat = **catalog;
+  // NAME.service.berth on every resolver berthd serves, answered from the catalog's mirror;
+  // the server keeps encoded answers until the catalog changes.
+  auto zone = std::make_shared<berth::catalog::DnsZone>(
+      [&cat](const std::string& service, const std::string& tag) {
+        return cat.instances(service, /*passing_only=*/true, tag);
+      });
+  eng.networks().setDnsZone(
+      [zone](const berth::network::DnsQuestion& q) { return zone->answer(q); });
+  cat.onChange([&eng] { eng.networks().invalidateDnsCache(); });
+  if (!dns_listen.empty()) {
+    auto colon = dns_listen.rfind(':');
+    auto port = berth::parseInt(dns_listen.substr(colon + 1));
+    if (colon == std::string::npos || !port || *port < 0 || *port > 65535) {
+      std::fprintf(stderr, "berthd: --dns-listen %s: expected ADDR:PORT\n", dns_listen.c_str());
+      return 1;
+    }
+    auto bound =
+        eng.networks().listenDns(dns_listen.substr(0, colon), static_cast<uint16_t>(*port));
+    if (!bound) {
+      std::fprintf(stderr, "berthd: --dns-listen: %s\n", bound.error().message().c_str());
+      return 1;
+    }
+  }
+  auto registrar = std::make_unique<berth::daemon::Registrar>(eng, cat, advertise);
   berth::api::Router router;
   berth::api::addNativeRoutes(router, **engine, **store);
+  berth::api::addCatalog(router, cat);
   berth::api::addDockerRoutes(router, **engine);
   berth::api::Server server(std::move(router), berth::api::dockerPrepare);
   if (auto s = server.listenUnix(socket, 0660); !s) {
@@ -121,6 +175,9 @@ int main(int argc, char** argv) {
   berth::log::write(Level::kInfo, "berthd listening on " + berth::quote(socket));
   server.serve();
   ::unlink(socket.c_str());
+  registrar.reset();
+  eng.networks().setDnsZone(nullptr);
+  catalog->reset();  // revokes the node's lease: this host's instances leave the catalog
   if (cleanup) {
     if (auto c = (*engine)->cleanup(); !c)
       std::fprintf(stderr, "berthd: cleanup: %s\n", c.error().message().c_str());

@@ -24,6 +24,7 @@
 // Under <exec_root>:     runtime/                  the runtime's state (--root)
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -105,6 +106,11 @@ class Engine {
   const EngineOptions& options() const { return opts_; }
 
   // Containers.
+  // A check every create passes besides the engine's own (the catalog's berth.service
+  // labels); set once, before the API serves.
+  void setCreateCheck(std::function<Status(const ContainerConfig&)> check) {
+    create_check_ = std::move(check);
+  }
   Result<std::string> create(ContainerConfig config);
   Result<bool> start(const std::string& ref);  // false: it was running already
   Result<bool> stop(const std::string& ref, std::optional<int> timeout_s);  // false: not running
@@ -150,6 +156,11 @@ class Engine {
   Result<sys::Fd> execStart(const std::string& exec_id, bool detach);
   Status execResize(const std::string& exec_id, int rows, int cols);
   Result<nlohmann::json> execInspect(const std::string& exec_id);
+  // Runs a command in the container to its end or `timeout` and forgets the exec: the exit
+  // code (nullopt on timeout, the process then left to itself) and the first 4 KiB of what
+  // it wrote in `output`. Health checks use it.
+  Result<std::optional<int>> execRun(const std::string& ref, const ExecConfig& config,
+                                     std::chrono::milliseconds timeout, std::string* output);
 
   // Volumes.
   Result<Volume> volumeCreate(const std::string& name,
@@ -275,6 +286,7 @@ class Engine {
   std::unique_ptr<class Timers> timers_;
   std::unique_ptr<NetworkManager> net_;
 
+  std::function<Status(const ContainerConfig&)> create_check_;
   std::mutex mu_;  // guards by_id_, names_, execs_, volumes_
   std::map<std::string, std::shared_ptr<Entry>> by_id_;
   std::map<std::string, std::string> names_;  // name → id

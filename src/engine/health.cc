@@ -45,6 +45,20 @@ std::optional<int> collect(int fd, int64_t timeout_ms, std::string& output) {
 
 }  // namespace
 
+Result<std::optional<int>> Engine::execRun(const std::string& ref, const ExecConfig& config,
+                                           std::chrono::milliseconds timeout, std::string* output) {
+  auto exec_id = BERTH_TRY(execCreate(ref, config));
+  auto fd = execStart(exec_id, false);
+  std::optional<int> code;
+  if (fd) code = collect(fd->get(), timeout.count(), *output);
+  {
+    std::lock_guard lock(mu_);
+    execs_.erase(exec_id);
+  }
+  if (!fd) return fd.error();
+  return code;
+}
+
 void Engine::scheduleHealthcheck(const std::string& id, int64_t delay_ms, uint64_t generation) {
   auto found = find(id);
   if (!found) return;
@@ -87,18 +101,10 @@ void Engine::runHealthcheck(const std::string& id, uint64_t generation) {
   HealthResult r;
   r.start_ns = nowNs();
   std::optional<int> code;
-  auto exec_id = execCreate(id, x);
-  if (exec_id) {
-    auto fd = execStart(*exec_id, false);
-    if (fd)
-      code = collect(fd->get(), timeout_ns / 1'000'000, r.output);
-    else
-      r.output = fd.error().message();
-    std::lock_guard lock(mu_);
-    execs_.erase(*exec_id);
-  } else {
-    r.output = exec_id.error().message();
-  }
+  if (auto ran = execRun(id, x, std::chrono::milliseconds(timeout_ns / 1'000'000), &r.output))
+    code = *ran;
+  else
+    r.output = ran.error().message();
   r.end_ns = nowNs();
   if (!code && r.output.empty())
     r.output = "health check exceeded timeout (" + std::to_string(timeout_ns / 1'000'000) + " ms)";

@@ -249,6 +249,7 @@ void Engine::publish(const Container& c, const std::string& action,
 
 Result<std::string> Engine::create(ContainerConfig config) {
   BERTH_RETURN_IF_ERROR(validate(config));
+  if (create_check_) BERTH_RETURN_IF_ERROR(create_check_(config));
   ResolvedImage image = BERTH_TRY(images_->resolve(config.image));
   // The image's defaults are settled here, once: start and stop read only the config.
   if (!config.healthcheck) config.healthcheck = imageHealthcheck(image.config);

@@ -846,20 +846,31 @@ std::string NetworkManager::resolvConf(const NetworkState& st,
   if (!dns.empty()) return network::containerResolvConf(host, dns);
   if (!st.endpoints.empty()) {
     auto n = find(st.endpoints[0].network_id);
-    if (n && isBridge(*n) && n->name != "bridge")
-      return network::containerResolvConf(host, {n->gateway});
+    if (n && isBridge(*n)) return network::containerResolvConf(host, {n->gateway});
   }
-  // The host's nameservers, but not those on its loopback: the container has its own.
+  // No bridge of ours (macvlan): the host's nameservers, but not those on its loopback,
+  // which the container's own loopback does not reach.
   std::vector<std::string> servers;
   for (const auto& s : network::nameserversFrom(host)) {
     if (!s.starts_with("127.") && s != "::1") servers.push_back(s);
   }
-  if (servers.empty() && !st.endpoints.empty() && !st.endpoints[0].gateway.empty())
-    servers.push_back(st.endpoints[0].gateway);  // our resolver forwards to the host's
   return network::containerResolvConf(host, servers);
 }
 
+void NetworkManager::setDnsZone(DnsZone zone) {
+  zone_.store(zone ? std::make_shared<const DnsZone>(std::move(zone)) : nullptr);
+}
+
+void NetworkManager::invalidateDnsCache() { dns_->invalidate(); }
+
+Result<uint16_t> NetworkManager::listenDns(const std::string& addr, uint16_t port) {
+  return dns_->listen(addr, port);
+}
+
 network::DnsReply NetworkManager::answer(const network::DnsQuestion& q) {
+  if (auto zone = zone_.load()) {
+    if (auto r = (*zone)(q)) return std::move(*r);
+  }
   network::DnsReply reply;
   reply.verdict = network::DnsVerdict::kForward;
   std::lock_guard lock(mu_);

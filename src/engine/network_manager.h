@@ -17,11 +17,14 @@
 // lock; bookkeeping (addresses, ports, names) is claimed under it first and given back if
 // the kernel work fails.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -132,9 +135,21 @@ class NetworkManager {
   // Removes the rules and the bridges (berthd --cleanup, after containers stopped).
   Status cleanup();
 
-  // The container's resolv.conf: `dns` if given, else the resolver of its first
-  // user-defined network, else the host's nameservers.
+  // The container's resolv.conf: `dns` if given, else the resolver on its first network's
+  // gateway (a bridge's, the default one's too: it answers NAME.service.berth and forwards
+  // the rest), else the host's nameservers.
   std::string resolvConf(const NetworkState& st, const std::vector<std::string>& dns);
+
+  // Names the engine does not own (NAME.service.berth …), asked before container names on
+  // every listener; nullopt leaves the question to the engine. Called on the resolver's
+  // thread: it must answer from memory.
+  using DnsZone = std::function<std::optional<network::DnsReply>(const network::DnsQuestion&)>;
+  void setDnsZone(DnsZone zone);
+  // Forgets the resolver's cached answers (the zone's data changed).
+  void invalidateDnsCache();
+  // Serves the resolver on one more address (the host's own, for `dig @127.0.0.1 -p 8600`);
+  // returns the port (0: any free one). There the zone answers and the rest is forwarded.
+  Result<uint16_t> listenDns(const std::string& addr, uint16_t port);
 
  private:
   struct Attachment {
@@ -174,6 +189,7 @@ class NetworkManager {
   NetworkOptions opts_;
   ContainerStore& store_;
   std::unique_ptr<network::DnsServer> dns_;
+  std::atomic<std::shared_ptr<const DnsZone>> zone_;
 
   std::mutex mu_;                            // guards everything below
   std::map<std::string, Network> networks_;  // id → network

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 #include <thread>
 #include <unordered_map>
 
@@ -28,7 +31,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kUdpBurst = 64;  // datagrams read from one socket before polling again
+// A UDP query fits in far less (one question and an OPT record: 300 bytes; EDNS options
+// such as cookies add tens): a larger datagram is no query of anyone's and is dropped.
+constexpr size_t kUdpQueryMax = 4096;
 constexpr size_t kAcceptBurst = 16;
+// Replies kept (DnsReply::cacheable) per server; all go when it is full, which a flood of
+// names nobody asks twice could otherwise grow without end.
+constexpr size_t kMaxKept = 10000;
 
 std::vector<SockAddr> parseUpstreams(const std::vector<std::string>& texts) {
   std::vector<SockAddr> out;
@@ -43,90 +52,118 @@ std::vector<SockAddr> parseUpstreams(const std::vector<std::string>& texts) {
 
 bool wouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
-}  // namespace
+struct Listener {
+  uint64_t id = 0;
+  std::string addr;  // as inet_ntop writes it
+  uint16_t port = 0;
+  sys::Fd udp, tcp;
+};
+// What the loop polls: a copy of `listeners` made whenever they change.
+struct ListenerView {
+  std::string addr;
+  int udp = -1, tcp = -1;
+};
 
-struct DnsServer::Impl {
-  struct Listener {
-    uint64_t id = 0;
-    std::string addr;  // as inet_ntop writes it
-    uint16_t port = 0;
-    sys::Fd udp, tcp;
-  };
-  // What the loop polls: a copy of `listeners` made whenever they change.
-  struct ListenerView {
-    std::string addr;
-    int udp = -1, tcp = -1;
-  };
+// A reply kept for a question (DnsReply::cacheable), and the answer to start the next
+// reply with.
+struct Kept {
+  WireRecords records;
+  size_t next = 0;
+};
 
-  // Where a query came from, and so where its reply goes.
-  struct Source {
-    bool tcp = false;
-    uint64_t listener = 0;  // UDP: whose socket replies
-    SockAddr peer;          // UDP
-    uint64_t conn = 0;      // TCP
-  };
+// A UDP reply waiting for the next sendmmsg: its bytes are udp_bytes[off, off + len).
+struct UdpReply {
+  uint64_t listener = 0;
+  SockAddr peer;
+  size_t off = 0, len = 0;
+};
 
-  struct Conn {
-    uint64_t id = 0;
-    uint64_t listener = 0;
-    sys::Fd fd;
-    std::string local_addr, peer_addr;
-    std::vector<uint8_t> in;   // bytes read, not yet a whole message
-    std::vector<uint8_t> out;  // framed replies not yet written
-    size_t out_off = 0;
-    Clock::time_point last_active;
-    size_t in_flight = 0;  // forwarded queries whose reply is owed
-    bool peer_closed = false;
-    bool dead = false;
-  };
+// Where a query came from, and so where its reply goes.
+struct Source {
+  bool tcp = false;
+  uint64_t listener = 0;  // UDP: whose socket replies
+  SockAddr peer;          // UDP
+  uint64_t conn = 0;      // TCP
+};
 
-  struct Forward {
-    uint64_t id = 0;
-    Source src;
-    std::vector<uint8_t> query;  // as the client sent it
-    DnsQuery q;
-    std::vector<SockAddr> upstreams;
-    size_t current = 0;  // the upstream being asked
-    bool tcp = false;    // asking it over TCP (its UDP reply was truncated)
-    bool connecting = false;
-    sys::Fd sock;
-    std::vector<uint8_t> out, in;  // TCP only
-    size_t out_off = 0;
-    Clock::time_point attempt_deadline, deadline;
-    // An upstream's SERVFAIL, REFUSED or truncated reply, relayed if nobody does better.
-    std::vector<uint8_t> fallback;
-    bool done = false;
-  };
+struct Conn {
+  uint64_t id = 0;
+  uint64_t listener = 0;
+  sys::Fd fd;
+  std::string local_addr, peer_addr;
+  std::vector<uint8_t> in;   // bytes read, not yet a whole message
+  std::vector<uint8_t> out;  // framed replies not yet written
+  size_t out_off = 0;
+  Clock::time_point last_active;
+  size_t in_flight = 0;  // forwarded queries whose reply is owed
+  bool peer_closed = false;
+  bool dead = false;
+};
 
-  enum class Kind { kWake, kUdp, kAccept, kConn, kForward };
-  struct Tag {
-    Kind kind;
-    uint64_t id;
-  };
+struct Forward {
+  uint64_t id = 0;
+  Source src;
+  std::vector<uint8_t> query;  // as the client sent it
+  DnsQuery q;
+  std::vector<SockAddr> upstreams;
+  size_t current = 0;  // the upstream being asked
+  bool tcp = false;    // asking it over TCP (its UDP reply was truncated)
+  bool connecting = false;
+  sys::Fd sock;
+  std::vector<uint8_t> out, in;  // TCP only
+  size_t out_off = 0;
+  Clock::time_point attempt_deadline, deadline;
+  // An upstream's SERVFAIL, REFUSED or truncated reply, relayed if nobody does better.
+  std::vector<uint8_t> fallback;
+  bool done = false;
+};
 
-  Impl(DnsHandler h, std::vector<SockAddr> ups, DnsServerOptions o)
-      : handler(std::move(h)), options(o), upstreams(std::move(ups)) {}
+enum class Kind { kWake, kUdp, kAccept, kConn, kForward };
+struct Tag {
+  Kind kind;
+  uint64_t id;
+};
+
+// What every serving thread shares.
+struct Shared {
+  Shared(DnsHandler h, std::vector<SockAddr> ups, DnsServerOptions o, size_t loops)
+      : handler(std::move(h)), options(o), upstreams(std::move(ups)), done_gen(loops, 0) {}
 
   const DnsHandler handler;
   const DnsServerOptions options;
-  sys::Fd wake_fd;  // eventfd: listen/unlisten/the destructor wake the loop
-  std::thread thread;
+  // invalidate() bumps it; each loop empties its kept replies before its next answer.
+  std::atomic<uint64_t> generation{0};
 
   std::mutex mu;
   std::condition_variable cv;
   std::vector<SockAddr> upstreams;                   // GUARDED_BY(mu)
   std::vector<std::unique_ptr<Listener>> listeners;  // GUARDED_BY(mu)
-  // Unlistened, closed by the loop between two polls so that it never polls a closed
-  // (or, worse, reused) descriptor.
-  std::vector<std::unique_ptr<Listener>> retired;  // GUARDED_BY(mu)
-  // listen and unlisten bump `changes`; the loop copies the listeners into `view` and
-  // closes the retired ones before its next poll, then sets `done_gen` to what it saw.
-  uint64_t changes = 0;           // GUARDED_BY(mu)
-  uint64_t done_gen = 0;          // GUARDED_BY(mu)
-  uint64_t next_listener_id = 1;  // GUARDED_BY(mu)
-  bool stopping = false;          // GUARDED_BY(mu)
+  // Unlistened, each with the change that retired it, and closed once every loop has
+  // seen that change, so that no loop ever polls a closed (or, worse, reused) descriptor.
+  std::vector<std::pair<uint64_t, std::unique_ptr<Listener>>> retired;  // GUARDED_BY(mu)
+  // listen and unlisten bump `changes`; each loop copies the listeners into its `view`
+  // before its next poll, then sets its `done_gen` to what it saw.
+  uint64_t changes = 0;            // GUARDED_BY(mu)
+  std::vector<uint64_t> done_gen;  // GUARDED_BY(mu), one per loop
+  uint64_t next_listener_id = 1;   // GUARDED_BY(mu)
+  bool stopping = false;           // GUARDED_BY(mu)
 
-  // Loop thread only.
+  // The change every loop has seen. REQUIRES(mu)
+  uint64_t seenByAll() const { return *std::min_element(done_gen.begin(), done_gen.end()); }
+};
+
+// One serving thread: it polls every listener's UDP socket (the kernel hands each datagram
+// to one of the threads waiting), loop 0 also the TCP listeners and their connections, and
+// each loop the upstream sockets of the queries it forwards.
+struct Loop {
+  Loop(Shared& s, size_t i) : shared(s), index(i) {}
+
+  Shared& shared;
+  const size_t index;
+  sys::Fd wake_fd;  // eventfd: listen/unlisten/the destructor wake the loop
+  std::thread thread;
+
+  // This loop's thread only.
   std::unordered_map<uint64_t, ListenerView> view;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns;
   std::unordered_map<uint64_t, std::unique_ptr<Forward>> forwards;
@@ -134,11 +171,15 @@ struct DnsServer::Impl {
   std::vector<uint8_t> buf = std::vector<uint8_t>(kDnsMaxMessage + 1);
   std::vector<pollfd> pfds;
   std::vector<Tag> tags;
-
-  void wake() {
-    uint64_t one = 1;
-    if (wake_fd.valid()) (void)!::write(wake_fd.get(), &one, sizeof one);
-  }
+  // recvmmsg's datagrams, kUdpBurst slots of kUdpQueryMax bytes.
+  std::vector<uint8_t> udp_in = std::vector<uint8_t>(kUdpBurst * kUdpQueryMax);
+  std::vector<UdpReply> udp_out;  // replies not sent yet, in order
+  std::vector<uint8_t> udp_bytes;
+  std::vector<uint8_t> reply_buf;  // the reply being written
+  // Kept replies by question: the name in wire form, lowercase, then the type's 2 bytes.
+  std::unordered_map<std::string, Kept> kept;
+  uint64_t kept_generation = 0;  // shared.generation when `kept` was last emptied
+  std::string key;
 
   void run();
   bool refresh();
@@ -152,9 +193,10 @@ struct DnsServer::Impl {
   void connEvent(Conn& c, short revents);
   void flush(Conn& c);
 
-  void handleQuery(const Source& src, const std::string& local, const std::string& client,
-                   std::span<const uint8_t> wire);
+  void handleQuery(const Source& src, const std::string& local, std::span<const uint8_t> wire);
+  bool answerKept(const Source& src, const DnsQuery& q);
   void send(const Source& src, std::span<const uint8_t> reply);
+  void flushUdp();
 
   void startForward(const Source& src, std::span<const uint8_t> wire, const DnsQuery& q);
   void tryCurrent(Forward& f);
@@ -165,22 +207,48 @@ struct DnsServer::Impl {
   void finish(Forward& f, std::span<const uint8_t> reply);
 };
 
+}  // namespace
+
+struct DnsServer::Impl {
+  Impl(DnsHandler h, std::vector<SockAddr> ups, DnsServerOptions o)
+      : shared(std::move(h), std::move(ups), o, std::max<size_t>(o.threads, 1)) {
+    for (size_t i = 0; i < shared.done_gen.size(); ++i)
+      loops.push_back(std::make_unique<Loop>(shared, i));
+  }
+
+  Shared shared;
+  std::vector<std::unique_ptr<Loop>> loops;
+
+  void wake() {
+    uint64_t one = 1;
+    for (const auto& l : loops)
+      if (l->wake_fd.valid()) (void)!::write(l->wake_fd.get(), &one, sizeof one);
+  }
+  bool onLoopThread() const {
+    for (const auto& l : loops)
+      if (std::this_thread::get_id() == l->thread.get_id()) return true;
+    return false;
+  }
+};
+
 DnsServer::DnsServer(DnsHandler handler, std::vector<std::string> upstreams,
                      DnsServerOptions options)
     : impl_(std::make_unique<Impl>(std::move(handler), parseUpstreams(upstreams), options)) {
-  impl_->wake_fd = sys::Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!impl_->wake_fd.valid())  // the loop then looks around every 100 ms instead
-    log::warn(std::string("start dns server: eventfd: ") + std::strerror(errno));
-  impl_->thread = std::thread([this] { impl_->run(); });
+  for (auto& loop : impl_->loops) {
+    loop->wake_fd = sys::Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!loop->wake_fd.valid())  // the loop then looks around every 100 ms instead
+      log::warn(std::string("start dns server: eventfd: ") + std::strerror(errno));
+  }
+  for (auto& loop : impl_->loops) loop->thread = std::thread([l = loop.get()] { l->run(); });
 }
 
 DnsServer::~DnsServer() {
   {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    impl_->stopping = true;
+    std::lock_guard<std::mutex> lk(impl_->shared.mu);
+    impl_->shared.stopping = true;
   }
   impl_->wake();
-  impl_->thread.join();
+  for (auto& loop : impl_->loops) loop->thread.join();
 }
 
 Result<uint16_t> DnsServer::listen(const std::string& addr, uint16_t port) {
@@ -188,13 +256,14 @@ Result<uint16_t> DnsServer::listen(const std::string& addr, uint16_t port) {
   std::optional<SockAddr> sa = ipAddress(addr, port);
   if (!sa) return invalidArgument(what + ": not an ip address");
   const std::string ip = sa->ip();
-  auto taken = [&](uint16_t p) {
-    for (const auto& l : impl_->listeners)
+  Shared& sh = impl_->shared;
+  auto taken = [&](uint16_t p) {  // REQUIRES(sh.mu)
+    for (const auto& l : sh.listeners)
       if (l->addr == ip && l->port == p) return true;
     return false;
   };
   {
-    std::lock_guard<std::mutex> lk(impl_->mu);
+    std::lock_guard<std::mutex> lk(sh.mu);
     if (port != 0 && taken(port)) return alreadyExists(what + ": already listening");
   }
   sys::Fd udp, tcp;
@@ -210,17 +279,17 @@ Result<uint16_t> DnsServer::listen(const std::string& addr, uint16_t port) {
     }
     if (port != 0 || attempt == 15) return t.error();
   }
-  auto l = std::make_unique<Impl::Listener>();
+  auto l = std::make_unique<Listener>();
   l->addr = ip;
   l->port = sa->port();
   l->udp = std::move(udp);
   l->tcp = std::move(tcp);
   {
-    std::lock_guard<std::mutex> lk(impl_->mu);
+    std::lock_guard<std::mutex> lk(sh.mu);
     if (taken(l->port)) return alreadyExists(what + ": already listening");
-    l->id = impl_->next_listener_id++;
-    impl_->listeners.push_back(std::move(l));
-    ++impl_->changes;
+    l->id = sh.next_listener_id++;
+    sh.listeners.push_back(std::move(l));
+    ++sh.changes;
   }
   impl_->wake();
   return sa->port();
@@ -230,42 +299,45 @@ void DnsServer::unlisten(const std::string& addr) {
   std::optional<SockAddr> sa = ipAddress(addr, 0);
   if (!sa) return;
   const std::string ip = sa->ip();
+  Shared& sh = impl_->shared;
   uint64_t target = 0;
   {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    auto& ls = impl_->listeners;
-    bool found = false;
-    for (auto it = ls.begin(); it != ls.end();) {
+    std::lock_guard<std::mutex> lk(sh.mu);
+    std::vector<std::unique_ptr<Listener>> gone;
+    for (auto it = sh.listeners.begin(); it != sh.listeners.end();) {
       if ((*it)->addr == ip) {
-        impl_->retired.push_back(std::move(*it));
-        it = ls.erase(it);
-        found = true;
+        gone.push_back(std::move(*it));
+        it = sh.listeners.erase(it);
       } else {
         ++it;
       }
     }
-    if (!found) return;
-    target = ++impl_->changes;
+    if (gone.empty()) return;
+    target = ++sh.changes;
+    for (auto& l : gone) sh.retired.emplace_back(target, std::move(l));
   }
   impl_->wake();
-  if (std::this_thread::get_id() == impl_->thread.get_id()) return;  // from the handler
-  std::unique_lock<std::mutex> lk(impl_->mu);
-  impl_->cv.wait(lk, [&] { return impl_->done_gen >= target || impl_->stopping; });
+  if (impl_->onLoopThread()) return;  // from the handler
+  std::unique_lock<std::mutex> lk(sh.mu);
+  sh.cv.wait(lk, [&] { return sh.seenByAll() >= target || sh.stopping; });
 }
+
+void DnsServer::invalidate() { impl_->shared.generation.fetch_add(1, std::memory_order_acq_rel); }
 
 void DnsServer::setUpstreams(std::vector<std::string> upstreams) {
   std::vector<SockAddr> parsed = parseUpstreams(upstreams);
-  std::lock_guard<std::mutex> lk(impl_->mu);
-  impl_->upstreams = std::move(parsed);
+  std::lock_guard<std::mutex> lk(impl_->shared.mu);
+  impl_->shared.upstreams = std::move(parsed);
 }
 
 // ---- the loop ----
 
-void DnsServer::Impl::run() {
+void Loop::run() {
   while (refresh()) {
     Clock::time_point now = Clock::now();
     expire(now);
     sweep();
+    flushUdp();  // replies of this round: forwarded answers, SERVFAILs of expired forwards
 
     pfds.clear();
     tags.clear();
@@ -276,7 +348,7 @@ void DnsServer::Impl::run() {
     if (wake_fd.valid()) add(wake_fd.get(), POLLIN, Kind::kWake, 0);
     for (const auto& [id, l] : view) {
       add(l.udp, POLLIN, Kind::kUdp, id);
-      add(l.tcp, POLLIN, Kind::kAccept, id);
+      if (l.tcp >= 0) add(l.tcp, POLLIN, Kind::kAccept, id);
     }
     for (const auto& [id, c] : conns) {
       // While replies wait to be written, read no more: the client must keep up.
@@ -325,38 +397,41 @@ void DnsServer::Impl::run() {
   }
 }
 
-bool DnsServer::Impl::refresh() {
+bool Loop::refresh() {
   uint64_t seen = 0;
   {
-    std::lock_guard<std::mutex> lk(mu);
-    if (stopping) {
-      cv.notify_all();
+    std::lock_guard<std::mutex> lk(shared.mu);
+    if (shared.stopping) {
+      shared.cv.notify_all();
       return false;
     }
-    if (done_gen == changes) return true;
-    retired.clear();
+    if (shared.done_gen[index] == shared.changes) return true;
     view.clear();
-    for (const auto& l : listeners) view[l->id] = {l->addr, l->udp.get(), l->tcp.get()};
-    seen = changes;
+    for (const auto& l : shared.listeners)
+      view[l->id] = {l->addr, l->udp.get(), index == 0 ? l->tcp.get() : -1};
+    seen = shared.changes;
   }
   // Connections accepted on an address no longer served go with it.
   std::erase_if(conns, [&](const auto& kv) { return !view.contains(kv.second->listener); });
   {
-    std::lock_guard<std::mutex> lk(mu);
-    done_gen = seen;
+    std::lock_guard<std::mutex> lk(shared.mu);
+    shared.done_gen[index] = seen;
+    const uint64_t all = shared.seenByAll();
+    std::erase_if(shared.retired, [&](const auto& r) { return r.first <= all; });
   }
-  cv.notify_all();
+  shared.cv.notify_all();
   return true;
 }
 
-void DnsServer::Impl::expire(Clock::time_point now) {
+void Loop::expire(Clock::time_point now) {
   for (auto& [id, f] : forwards)
     if (!f->done && now >= f->attempt_deadline) advance(*f);
   for (auto& [id, c] : conns)
-    if (c->in_flight == 0 && now - c->last_active >= options.tcp_idle_timeout) c->dead = true;
+    if (c->in_flight == 0 && now - c->last_active >= shared.options.tcp_idle_timeout)
+      c->dead = true;
 }
 
-void DnsServer::Impl::sweep() {
+void Loop::sweep() {
   std::erase_if(forwards, [](const auto& kv) { return kv.second->done; });
   std::erase_if(conns, [](const auto& kv) {
     const Conn& c = *kv.second;
@@ -364,14 +439,14 @@ void DnsServer::Impl::sweep() {
   });
 }
 
-int DnsServer::Impl::pollTimeout(Clock::time_point now) const {
+int Loop::pollTimeout(Clock::time_point now) const {
   std::optional<Clock::time_point> next;
   auto consider = [&](Clock::time_point t) {
     if (!next || t < *next) next = t;
   };
   for (const auto& [id, f] : forwards) consider(f->attempt_deadline);
   for (const auto& [id, c] : conns)
-    if (c->in_flight == 0) consider(c->last_active + options.tcp_idle_timeout);
+    if (c->in_flight == 0) consider(c->last_active + shared.options.tcp_idle_timeout);
   int cap = wake_fd.valid() ? -1 : 100;
   if (!next) return cap;
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(*next - now).count();
@@ -382,22 +457,40 @@ int DnsServer::Impl::pollTimeout(Clock::time_point now) const {
 
 // ---- clients ----
 
-void DnsServer::Impl::readUdp(uint64_t listener, const ListenerView& l) {
+// One recvmmsg takes what has queued up (to kUdpBurst datagrams); their replies go out
+// together in flushUdp. Under load that is two system calls for dozens of queries.
+void Loop::readUdp(uint64_t listener, const ListenerView& l) {
+  std::array<mmsghdr, kUdpBurst> msgs{};
+  std::array<iovec, kUdpBurst> iov{};
+  std::array<SockAddr, kUdpBurst> peers;
   for (size_t i = 0; i < kUdpBurst; ++i) {
+    iov[i] = {udp_in.data() + i * kUdpQueryMax, kUdpQueryMax};
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = peers[i].sa();
+    msgs[i].msg_hdr.msg_namelen = peers[i].len;
+  }
+  // Drained, or an error that concerns one datagram and is forgotten.
+  int n = ::recvmmsg(l.udp, msgs.data(), kUdpBurst, MSG_DONTWAIT, nullptr);
+  for (int i = 0; i < n; ++i) {
+    if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
     Source src;
     src.listener = listener;
-    ssize_t n = ::recvfrom(l.udp, buf.data(), buf.size(), 0, src.peer.sa(), &src.peer.len);
-    if (n < 0) return;  // drained; other errors concern one datagram and are forgotten
-    handleQuery(src, l.addr, src.peer.ip(), std::span<const uint8_t>(buf.data(), n));
+    src.peer = peers[i];
+    src.peer.len = msgs[i].msg_hdr.msg_namelen;
+    handleQuery(src, l.addr,
+                std::span<const uint8_t>(udp_in.data() + i * kUdpQueryMax, msgs[i].msg_len));
   }
+  flushUdp();
 }
 
-void DnsServer::Impl::accept(uint64_t listener, const ListenerView& l) {
+void Loop::accept(uint64_t listener, const ListenerView& l) {
   for (size_t i = 0; i < kAcceptBurst; ++i) {
     SockAddr peer;
     sys::Fd fd(::accept4(l.tcp, peer.sa(), &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) return;
-    if (conns.size() >= options.max_tcp_connections && !evictIdlest()) continue;  // closes fd
+    if (conns.size() >= shared.options.max_tcp_connections && !evictIdlest())
+      continue;  // closes fd
     auto c = std::make_unique<Conn>();
     c->id = next_id++;
     c->listener = listener;
@@ -411,7 +504,7 @@ void DnsServer::Impl::accept(uint64_t listener, const ListenerView& l) {
 
 // Makes room for a new connection by closing the one idle longest; an idle connection
 // costs the server nothing but a slot, and slots held open must not lock others out.
-bool DnsServer::Impl::evictIdlest() {
+bool Loop::evictIdlest() {
   Conn* victim = nullptr;
   for (auto& [id, c] : conns)
     if (c->in_flight == 0 && (!victim || c->last_active < victim->last_active)) victim = c.get();
@@ -420,7 +513,7 @@ bool DnsServer::Impl::evictIdlest() {
   return true;
 }
 
-void DnsServer::Impl::connEvent(Conn& c, short revents) {
+void Loop::connEvent(Conn& c, short revents) {
   if (revents & POLLOUT) flush(c);
   if ((revents & POLLIN) && !c.dead) {
     ssize_t n = ::recv(c.fd.get(), buf.data(), buf.size(), 0);
@@ -443,8 +536,7 @@ void DnsServer::Impl::connEvent(Conn& c, short revents) {
         Source src;
         src.tcp = true;
         src.conn = c.id;
-        handleQuery(src, c.local_addr, c.peer_addr,
-                    std::span<const uint8_t>(c.in.data() + off + 2, len));
+        handleQuery(src, c.local_addr, std::span<const uint8_t>(c.in.data() + off + 2, len));
         off += 2 + len;
       }
       c.in.erase(c.in.begin(), c.in.begin() + off);
@@ -453,7 +545,7 @@ void DnsServer::Impl::connEvent(Conn& c, short revents) {
   if ((revents & (POLLERR | POLLHUP)) && !(revents & POLLIN)) c.dead = true;
 }
 
-void DnsServer::Impl::flush(Conn& c) {
+void Loop::flush(Conn& c) {
   while (c.out_off < c.out.size()) {
     ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_off, c.out.size() - c.out_off,
                        MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -468,8 +560,7 @@ void DnsServer::Impl::flush(Conn& c) {
   c.out_off = 0;
 }
 
-void DnsServer::Impl::handleQuery(const Source& src, const std::string& local,
-                                  const std::string& client, std::span<const uint8_t> wire) {
+void Loop::handleQuery(const Source& src, const std::string& local, std::span<const uint8_t> wire) {
   DecodedQuery d = decodeQuery(wire);
   if (d.action == DecodedQuery::Action::kDrop) return;
   if (d.action == DecodedQuery::Action::kReply) {
@@ -477,11 +568,21 @@ void DnsServer::Impl::handleQuery(const Source& src, const std::string& local,
     return;
   }
   const DnsQuery& q = d.query;
-  DnsQuestion question{handlerName(q), q.qtype, local, client};
+  // Read before the handler runs: an invalidate() while it runs makes its reply one not
+  // to keep.
+  const uint64_t gen = shared.generation.load(std::memory_order_acquire);
+  if (q.qclass == kClassIn && answerKept(src, q)) return;
+  std::string client;
+  if (src.tcp) {
+    if (auto it = conns.find(src.conn); it != conns.end()) client = it->second->peer_addr;
+  } else {
+    client = src.peer.ip();
+  }
+  DnsQuestion question{handlerName(q), q.qtype, local, std::move(client)};
   DnsReply reply;  // other classes (CHAOS "version.bind"…) are the upstream's business
   if (q.qclass == kClassIn) {
     try {
-      reply = handler(question);
+      reply = shared.handler(question);
     } catch (const std::exception& e) {
       log::warn("answer dns query " + quote(question.name) + ": " + e.what());
       send(src, encodeError(q, kRcodeServFail));
@@ -496,22 +597,48 @@ void DnsServer::Impl::handleQuery(const Source& src, const std::string& local,
     startForward(src, wire, q);
     return;
   }
-  Result<std::vector<uint8_t>> w = encodeReply(q, reply, src.tcp ? kDnsMaxMessage : udpLimit(q));
-  if (!w.ok()) {
-    log::warn("answer dns query " + quote(question.name) + ": " + w.error().message());
+  Result<WireRecords> records = encodeRecords(q, reply);
+  if (!records.ok()) {
+    log::warn("answer dns query " + quote(question.name) + ": " + records.error().message());
     send(src, encodeError(q, kRcodeServFail));
     return;
   }
-  send(src, *w);
+  const size_t limit = src.tcp ? kDnsMaxMessage : udpLimit(q);
+  if (reply.cacheable && shared.generation.load(std::memory_order_acquire) == gen) {
+    if (kept.size() >= kMaxKept) kept.clear();
+    Kept& k = kept[key];  // answerKept left the question's key there
+    k = Kept{std::move(*records), 0};
+    writeReply(q, k.records, k.next++, limit, reply_buf);
+  } else {
+    writeReply(q, *records, 0, limit, reply_buf);
+  }
+  send(src, reply_buf);
 }
 
-void DnsServer::Impl::send(const Source& src, std::span<const uint8_t> reply) {
+// Answers `q` from a kept reply, if there is one; leaves the question's key in `key`.
+bool Loop::answerKept(const Source& src, const DnsQuery& q) {
+  const uint64_t gen = shared.generation.load(std::memory_order_acquire);
+  if (gen != kept_generation) {
+    kept.clear();
+    kept_generation = gen;
+  }
+  key.clear();
+  for (char c : q.qname) key += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  key += static_cast<char>(q.qtype >> 8);
+  key += static_cast<char>(q.qtype & 0xff);
+  auto it = kept.find(key);
+  if (it == kept.end()) return false;
+  writeReply(q, it->second.records, it->second.next++, src.tcp ? kDnsMaxMessage : udpLimit(q),
+             reply_buf);
+  send(src, reply_buf);
+  return true;
+}
+
+void Loop::send(const Source& src, std::span<const uint8_t> reply) {
   if (!src.tcp) {
-    auto it = view.find(src.listener);
-    if (it == view.end()) return;  // unlistened meanwhile
-    // A full socket buffer loses this reply as the network would; the client asks again.
-    (void)::sendto(it->second.udp, reply.data(), reply.size(), MSG_DONTWAIT, src.peer.sa(),
-                   src.peer.len);
+    if (udp_out.size() >= kUdpBurst) flushUdp();
+    udp_out.push_back({src.listener, src.peer, udp_bytes.size(), reply.size()});
+    udp_bytes.insert(udp_bytes.end(), reply.begin(), reply.end());
     return;
   }
   auto it = conns.find(src.conn);
@@ -524,16 +651,47 @@ void DnsServer::Impl::send(const Source& src, std::span<const uint8_t> reply) {
   flush(c);
 }
 
+// Sends the UDP replies waiting, one sendmmsg for each run of replies from one listener.
+// A full socket buffer loses replies as the network would; the clients ask again.
+void Loop::flushUdp() {
+  std::array<mmsghdr, kUdpBurst> msgs{};
+  std::array<iovec, kUdpBurst> iov{};
+  size_t i = 0;
+  while (i < udp_out.size()) {
+    const uint64_t listener = udp_out[i].listener;
+    size_t n = 0;
+    while (i + n < udp_out.size() && n < kUdpBurst && udp_out[i + n].listener == listener) {
+      UdpReply& r = udp_out[i + n];
+      iov[n] = {udp_bytes.data() + r.off, r.len};
+      msgs[n] = {};
+      msgs[n].msg_hdr.msg_iov = &iov[n];
+      msgs[n].msg_hdr.msg_iovlen = 1;
+      msgs[n].msg_hdr.msg_name = r.peer.sa();
+      msgs[n].msg_hdr.msg_namelen = r.peer.len;
+      ++n;
+    }
+    auto it = view.find(listener);  // unlistened meanwhile: nowhere to send from
+    for (size_t sent = 0; it != view.end() && sent < n;) {
+      int rc = ::sendmmsg(it->second.udp, msgs.data() + sent, n - sent, MSG_DONTWAIT);
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc < 0 && wouldBlock(errno)) break;
+      sent += rc < 0 ? 1 : rc;  // an error of the first datagram's own: skip it
+    }
+    i += n;
+  }
+  udp_out.clear();
+  udp_bytes.clear();
+}
+
 // ---- forwarding ----
 
-void DnsServer::Impl::startForward(const Source& src, std::span<const uint8_t> wire,
-                                   const DnsQuery& q) {
+void Loop::startForward(const Source& src, std::span<const uint8_t> wire, const DnsQuery& q) {
   std::vector<SockAddr> ups;
   {
-    std::lock_guard<std::mutex> lk(mu);
-    ups = upstreams;
+    std::lock_guard<std::mutex> lk(shared.mu);
+    ups = shared.upstreams;
   }
-  if (ups.empty() || forwards.size() >= options.max_forwards) {
+  if (ups.empty() || forwards.size() >= shared.options.max_forwards) {
     send(src, encodeError(q, kRcodeServFail));
     return;
   }
@@ -543,7 +701,7 @@ void DnsServer::Impl::startForward(const Source& src, std::span<const uint8_t> w
   f->query.assign(wire.begin(), wire.end());
   f->q = q;
   f->upstreams = std::move(ups);
-  f->deadline = Clock::now() + options.forward_timeout;
+  f->deadline = Clock::now() + shared.options.forward_timeout;
   if (src.tcp) ++conns.at(src.conn)->in_flight;
   Forward& ref = *f;
   forwards[f->id] = std::move(f);
@@ -552,7 +710,7 @@ void DnsServer::Impl::startForward(const Source& src, std::span<const uint8_t> w
 
 // Asks upstreams from `current` on until one takes the query; each gets an equal share of
 // the time left, so one that stays silent cannot use up the others' turn.
-void DnsServer::Impl::tryCurrent(Forward& f) {
+void Loop::tryCurrent(Forward& f) {
   const size_t n = f.upstreams.size();
   while (f.current < n) {
     Clock::time_point now = Clock::now();
@@ -570,7 +728,7 @@ void DnsServer::Impl::tryCurrent(Forward& f) {
   }
 }
 
-bool DnsServer::Impl::open(Forward& f) {
+bool Loop::open(Forward& f) {
   const SockAddr& u = f.upstreams[f.current];
   f.sock = sys::Fd(
       ::socket(u.family(), (f.tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -592,7 +750,7 @@ bool DnsServer::Impl::open(Forward& f) {
   return true;
 }
 
-void DnsServer::Impl::advance(Forward& f) {
+void Loop::advance(Forward& f) {
   f.sock.reset();
   f.connecting = false;
   f.out.clear();
@@ -602,7 +760,7 @@ void DnsServer::Impl::advance(Forward& f) {
   tryCurrent(f);
 }
 
-void DnsServer::Impl::forwardEvent(Forward& f, short revents) {
+void Loop::forwardEvent(Forward& f, short revents) {
   if (!f.tcp) {
     while (true) {
       ssize_t n = ::recv(f.sock.get(), buf.data(), buf.size(), 0);
@@ -652,7 +810,7 @@ void DnsServer::Impl::forwardEvent(Forward& f, short revents) {
   gotReply(f, reply);
 }
 
-void DnsServer::Impl::gotReply(Forward& f, std::span<const uint8_t> reply) {
+void Loop::gotReply(Forward& f, std::span<const uint8_t> reply) {
   DnsHeader h = readHeader(reply);
   if (h.tc && f.src.tcp && !f.tcp) {
     // The client came over TCP to get it all: ask the same upstream the same way, and
@@ -673,7 +831,7 @@ void DnsServer::Impl::gotReply(Forward& f, std::span<const uint8_t> reply) {
   finish(f, reply);
 }
 
-void DnsServer::Impl::finish(Forward& f, std::span<const uint8_t> reply) {
+void Loop::finish(Forward& f, std::span<const uint8_t> reply) {
   send(f.src, reply);
   if (f.src.tcp) {
     if (auto it = conns.find(f.src.conn); it != conns.end()) {

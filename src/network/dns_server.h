@@ -38,11 +38,17 @@ struct DnsReply {
   DnsVerdict verdict = DnsVerdict::kForward;
   std::vector<DnsRecord> answers;     // kAnswer with no answers = NODATA (NOERROR, empty) —
   std::vector<DnsRecord> additional;  //   musl/busybox need that rather than NXDOMAIN for AAAA
+  // The reply depends on the question's name and type alone, whoever asks and wherever,
+  // and holds until DnsServer::invalidate(): the server keeps it and answers the same
+  // question from memory, without calling the handler, rotating the answers from one
+  // reply to the next. (kForward is never kept.)
+  bool cacheable = false;
 };
 
-// Called on the server's thread for the first question of every class-IN query; every
-// other query is served before the next one is read, so it must answer from memory and
-// never block. An exception it throws becomes SERVFAIL; a record whose data does not
+// Called on a serving thread for the first question of every class-IN query the server
+// keeps no reply for; that thread serves nothing else meanwhile, so it must answer from
+// memory and never block. With DnsServerOptions::threads > 1 it is called from several
+// threads at once. An exception it throws becomes SERVFAIL; a record whose data does not
 // parse makes the whole reply SERVFAIL (and a warning in the log).
 using DnsHandler = std::function<DnsReply(const DnsQuestion&)>;
 
@@ -56,12 +62,17 @@ struct DnsServerOptions {
   // Open TCP client connections across all listeners; a new one beyond it evicts the
   // connection idle longest (or is refused when every connection has work in flight).
   size_t max_tcp_connections = 128;
-  // Forwarded queries in flight (each holds a socket); beyond it clients get SERVFAIL.
+  // Forwarded queries in flight (each holds a socket) per serving thread; beyond it
+  // clients get SERVFAIL.
   size_t max_forwards = 512;
+  // Serving threads. Each waits on every UDP socket and the kernel hands a datagram to
+  // one of them; the first also serves TCP. More than one makes the handler concurrent.
+  size_t threads = 1;
 };
 
-// Serves DNS over UDP and TCP on any number of addresses. One thread polls every socket;
-// a forwarded query never blocks others (its upstream socket joins the poll set).
+// Serves DNS over UDP and TCP on any number of addresses. Each serving thread polls the
+// sockets it serves; a forwarded query never blocks others (its upstream socket joins the
+// poll set of the thread that took the query).
 //
 // Replies: only the first question is handled; RD, CD and the ID are copied, RA is set,
 // AA on our own answers. A packet too short for a header, or one that is a response, is
@@ -69,6 +80,11 @@ struct DnsServerOptions {
 // other than QUERY gets NOTIMP. UDP answers larger than 512 bytes (or the client's EDNS
 // size, capped at 1232) keep the answers that fit and set TC, so clients retry over TCP.
 // TCP carries several queries per connection (answered possibly out of order, RFC 7766).
+//
+// Speed: UDP datagrams are read and answered in batches (recvmmsg, sendmmsg), and a reply
+// the handler marks cacheable is kept, encoded, by question (name in any case, type) and
+// served from memory until invalidate(), its answers rotated from one reply to the next;
+// see bench/dns.sh and bench/RESULTS.md.
 //
 // Forwarding relays the client's query unchanged to the upstreams in order over UDP (one
 // socket per query, so IDs never need rewriting), retrying over TCP when a TCP client's
@@ -101,6 +117,10 @@ class DnsServer {
   void unlisten(const std::string& addr);
   // Replaces the upstreams for queries forwarded from now on.
   void setUpstreams(std::vector<std::string> upstreams);
+  // Forgets every reply kept (DnsReply::cacheable): call it whenever what the handler
+  // would answer changes (Catalog::onChange). Cheap (an atomic increment) and never
+  // blocks; queries read after it returns are answered by the handler again.
+  void invalidate();
 
  private:
   struct Impl;

@@ -233,6 +233,19 @@ class DnsServerTest : public ::testing::Test {
             std::lock_guard<std::mutex> lk(mu_);
             asked_.push_back(q);
           }
+          if (q.name == "changing.service.berth") {
+            // The catalog changes while the handler reads it.
+            server_->invalidate();
+            DnsReply r = answer({a(q.name, "10.0.0.5")});
+            r.cacheable = true;
+            return r;
+          }
+          if (q.name == "svc.service.berth") {
+            std::lock_guard<std::mutex> lk(mu_);
+            DnsReply r = answer(kept_answers_);
+            r.cacheable = true;
+            return r;
+          }
           return localNames(q);
         },
         std::move(upstreams), options);
@@ -246,8 +259,18 @@ class DnsServerTest : public ::testing::Test {
     return asked_.empty() ? DnsQuestion{} : asked_.back();
   }
 
+  size_t timesAsked(const std::string& name) {
+    std::lock_guard<std::mutex> lk(mu_);
+    return std::count_if(asked_.begin(), asked_.end(),
+                         [&](const DnsQuestion& q) { return q.name == name; });
+  }
+
   std::mutex mu_;
   std::vector<DnsQuestion> asked_;  // GUARDED_BY(mu_)
+  // What svc.service.berth answers, a reply the server may keep.
+  std::vector<DnsRecord> kept_answers_ = {a("svc.service.berth", "10.0.0.1"),  // GUARDED_BY(mu_)
+                                          a("svc.service.berth", "10.0.0.2"),
+                                          a("svc.service.berth", "10.0.0.3")};
   std::unique_ptr<DnsServer> server_;
   uint16_t port_ = 0;
 };
@@ -319,6 +342,62 @@ TEST_F(DnsServerTest, EscapedLabelsRoundTrip) {
   EXPECT_EQ(ldns_pkt_get_rcode(r.get()), LDNS_RCODE_NXDOMAIN);
   EXPECT_EQ(records(r.get(), LDNS_SECTION_QUESTION),
             std::vector<std::string>{"a\\.b\\000c.berth. A"});
+}
+
+TEST_F(DnsServerTest, KeptRepliesRotateUntilInvalidated) {
+  UdpClient c(port_);
+  std::vector<std::string> firsts;
+  for (uint16_t id = 1; id <= 4; ++id) {
+    Pkt r =
+        c.ask(makeQuery(id % 2 ? "svc.service.berth" : "SVC.Service.Berth", LDNS_RR_TYPE_A, id));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(ldns_pkt_id(r.get()), id);
+    std::vector<std::string> got = records(r.get(), LDNS_SECTION_ANSWER);
+    ASSERT_EQ(got.size(), 3u);
+    // The question and the owners as asked, whatever the case of the reply kept.
+    EXPECT_EQ(records(r.get(), LDNS_SECTION_QUESTION)[0],
+              id % 2 ? "svc.service.berth. A" : "SVC.Service.Berth. A");
+    EXPECT_TRUE(got[0].starts_with(id % 2 ? "svc.service.berth. A " : "SVC.Service.Berth. A "));
+    firsts.push_back(got[0].substr(got[0].rfind(' ') + 1));
+  }
+  // Asked once, then answered from memory, each reply starting on the next address.
+  EXPECT_EQ(timesAsked("svc.service.berth"), 1u);
+  EXPECT_EQ(firsts, (std::vector<std::string>{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1"}));
+  // Over TCP too.
+  EXPECT_EQ(ldns_pkt_ancount(
+                TcpClient(port_).ask(makeQuery("svc.service.berth", LDNS_RR_TYPE_A, 5)).get()),
+            3);
+  EXPECT_EQ(timesAsked("svc.service.berth"), 1u);
+
+  // Another type is another question.
+  Pkt aaaa = c.ask(makeQuery("svc.service.berth", LDNS_RR_TYPE_AAAA, 6));
+  ASSERT_TRUE(aaaa);
+  EXPECT_EQ(timesAsked("svc.service.berth"), 2u);
+
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    kept_answers_ = {a("svc.service.berth", "10.0.0.9")};
+  }
+  server_->invalidate();
+  Pkt r = c.ask(makeQuery("svc.service.berth", LDNS_RR_TYPE_A, 7));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(records(r.get(), LDNS_SECTION_ANSWER),
+            std::vector<std::string>{"svc.service.berth. A 10.0.0.9"});
+  EXPECT_EQ(timesAsked("svc.service.berth"), 3u);
+}
+
+TEST_F(DnsServerTest, ReplyOutdatedWhileMadeIsNotKept) {
+  UdpClient c(port_);
+  ASSERT_TRUE(c.ask(makeQuery("changing.service.berth", LDNS_RR_TYPE_A, 1)));
+  ASSERT_TRUE(c.ask(makeQuery("changing.service.berth", LDNS_RR_TYPE_A, 2)));
+  EXPECT_EQ(timesAsked("changing.service.berth"), 2u);
+}
+
+TEST_F(DnsServerTest, RepliesNotMarkedCacheableAskTheHandlerEveryTime) {
+  UdpClient c(port_);
+  ASSERT_TRUE(c.ask(makeQuery("web", LDNS_RR_TYPE_A, 1)));
+  ASSERT_TRUE(c.ask(makeQuery("web", LDNS_RR_TYPE_A, 2)));
+  EXPECT_EQ(timesAsked("web"), 2u);
 }
 
 TEST_F(DnsServerTest, TwoQueriesOnOneTcpConnection) {
@@ -593,6 +672,90 @@ TEST_F(DnsServerTest, TcpConnectionCapEvictsTheIdlest) {
   EXPECT_TRUE(c3.ask(makeQuery("web", LDNS_RR_TYPE_A, 112)));
   EXPECT_TRUE(c1.closedWithin(milliseconds(3000)));
   EXPECT_TRUE(c2.ask(makeQuery("web", LDNS_RR_TYPE_A, 113)));
+}
+
+// Several serving threads: the same behaviour, the handler called concurrently.
+class ThreadedDnsServerTest : public ForwardTest {
+ protected:
+  void SetUp() override {
+    ForwardTest::SetUp();
+    DnsServerOptions o;
+    o.threads = 3;
+    start({upstream()}, o);
+  }
+};
+
+TEST_F(ThreadedDnsServerTest, EveryQueryOfManyClientsGetsItsOwnAnswer) {
+  std::vector<std::unique_ptr<UdpClient>> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(std::make_unique<UdpClient>(port_));
+  // All in flight at once: the threads take them as they come.
+  for (uint16_t n = 0; n < 20; ++n)
+    for (size_t i = 0; i < clients.size(); ++i)
+      clients[i]->send(makeQuery(n % 2 ? "web" : "svc.service.berth", LDNS_RR_TYPE_A,
+                                 static_cast<uint16_t>(i * 100 + n)));
+  for (size_t i = 0; i < clients.size(); ++i) {
+    std::vector<int> ids;
+    for (int n = 0; n < 20; ++n) {
+      std::optional<Wire> w = clients[i]->receive();
+      ASSERT_TRUE(w) << "client " << i << " reply " << n;
+      Pkt r = parse(*w);
+      uint16_t id = ldns_pkt_id(r.get());
+      EXPECT_EQ(ldns_pkt_ancount(r.get()), id % 2 ? 1 : 3) << id;
+      ids.push_back(id - static_cast<int>(i * 100));
+    }
+    std::sort(ids.begin(), ids.end());
+    for (int n = 0; n < 20; ++n) EXPECT_EQ(ids[n], n);
+  }
+  // Each thread asks once at most for the reply it keeps.
+  EXPECT_LE(timesAsked("svc.service.berth"), 3u);
+  EXPECT_EQ(timesAsked("web"), 8u * 10u);
+}
+
+TEST_F(ThreadedDnsServerTest, InvalidateReachesEveryThread) {
+  std::vector<std::unique_ptr<UdpClient>> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(std::make_unique<UdpClient>(port_));
+  for (auto& c : clients) ASSERT_TRUE(c->ask(makeQuery("svc.service.berth", LDNS_RR_TYPE_A, 1)));
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    kept_answers_ = {a("svc.service.berth", "10.0.0.9")};
+  }
+  server_->invalidate();
+  for (auto& c : clients) {
+    Pkt r = c->ask(makeQuery("svc.service.berth", LDNS_RR_TYPE_A, 2));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(records(r.get(), LDNS_SECTION_ANSWER),
+              std::vector<std::string>{"svc.service.berth. A 10.0.0.9"});
+  }
+}
+
+TEST_F(ThreadedDnsServerTest, ForwardsAndServesTcp) {
+  for (uint16_t id = 1; id <= 6; ++id) {
+    Pkt r = UdpClient(port_).ask(makeQuery("example.com", LDNS_RR_TYPE_A, id));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(ldns_pkt_id(r.get()), id);
+    EXPECT_EQ(ldns_pkt_ancount(r.get()), 1);
+  }
+  TcpClient t(port_);
+  Pkt r = t.ask(makeQuery("web", LDNS_RR_TYPE_A, 7));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(ldns_pkt_ancount(r.get()), 1);
+  r = t.ask(makeQuery("example.com", LDNS_RR_TYPE_A, 8));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(ldns_pkt_ancount(r.get()), 1);
+}
+
+TEST_F(ThreadedDnsServerTest, UnlistenStopsEveryThread) {
+  ASSERT_TRUE(UdpClient(port_).ask(makeQuery("web", LDNS_RR_TYPE_A, 1)));
+  server_->unlisten("127.0.0.1");
+  UdpClient u(port_);
+  u.send(makeQuery("web", LDNS_RR_TYPE_A, 2));
+  int err = 0;
+  EXPECT_FALSE(u.receive(milliseconds(3000), &err));
+  EXPECT_EQ(err, ECONNREFUSED);
+  Result<uint16_t> again = server_->listen("127.0.0.1", port_);
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  for (uint16_t id = 3; id < 9; ++id)
+    EXPECT_TRUE(UdpClient(port_).ask(makeQuery("web", LDNS_RR_TYPE_A, id)));
 }
 
 // For the record, not a check: ./network_test --gtest_also_run_disabled_tests

@@ -17,18 +17,6 @@ using nlohmann::json;
 
 constexpr int64_t kSecond = 1000000000;
 
-TEST(ParseDuration, GoSyntax) {
-  EXPECT_EQ(*parseDuration("0"), 0);
-  EXPECT_EQ(*parseDuration("1s"), kSecond);
-  EXPECT_EQ(*parseDuration("500ms"), kSecond / 2);
-  EXPECT_EQ(*parseDuration("1m30s"), 90 * kSecond);
-  EXPECT_EQ(*parseDuration("1.5h"), 5400 * kSecond);
-  EXPECT_EQ(*parseDuration("250us"), 250000);
-  EXPECT_EQ(*parseDuration("7ns"), 7);
-  for (const char* bad : {"", "10", "1x", "s", "-1s", "1s2"})
-    EXPECT_FALSE(parseDuration(bad).ok()) << bad;
-}
-
 TEST(ParseCpus, NanoCpus) {
   EXPECT_EQ(*parseCpus("1.5"), 1500000000);
   EXPECT_EQ(*parseCpus("0.25"), 250000000);

@@ -86,6 +86,14 @@ void registerFlags(CLI::App* cmd, RunFlags& f, bool run) {
   cmd->add_option("--env-file", f.env_files, "read environment variables from a file")
       ->allow_extra_args(false);
   cmd->add_option("-l,--label", f.labels, "set a label KEY=VALUE")->allow_extra_args(false);
+  cmd->add_option("--service", f.service,
+                  "register in the service catalog as NAME[:PORT] while it runs");
+  cmd->add_option("--service-tag", f.service_tags, "a tag of its catalog instance (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--service-check", f.service_check,
+                  "its health check: tcp, http[:/PATH] or cmd:COMMAND");
+  cmd->add_option("--service-check-interval", f.service_check_interval, "between checks (10s)");
+  cmd->add_option("--service-check-timeout", f.service_check_timeout, "of one check (2s)");
   cmd->add_option("-w,--workdir", f.workdir, "working directory in the container");
   cmd->add_option("-u,--user", f.user, "user[:group] to run as");
   cmd->add_option("-h,--hostname", f.hostname, "container host name");

@@ -104,6 +104,35 @@ Status addHealthcheck(const RunFlags& f, json& body) {
   return okStatus();
 }
 
+// --service and its companions as the labels berthd's registrar reads; berthd checks the
+// values (a bad one fails the create with the label named).
+Status addServiceLabels(const RunFlags& f, json& body) {
+  struct Companion {
+    const char* flag;
+    const std::string& value;
+    const char* label;
+  };
+  std::string tags = join(f.service_tags, ",");
+  const Companion companions[] = {
+      {"--service-tag", tags, "berth.service.tags"},
+      {"--service-check", f.service_check, "berth.service.check"},
+      {"--service-check-interval", f.service_check_interval, "berth.service.check.interval"},
+      {"--service-check-timeout", f.service_check_timeout, "berth.service.check.timeout"}};
+  if (f.service.empty()) {
+    for (const auto& c : companions) {
+      if (!c.value.empty())
+        return flagError(c.flag, c.value, invalidArgument("needs --service NAME[:PORT]"));
+    }
+    return okStatus();
+  }
+  if (!body.contains("labels")) body["labels"] = json::object();
+  body["labels"]["berth.service"] = f.service;
+  for (const auto& c : companions) {
+    if (!c.value.empty()) body["labels"][c.label] = c.value;
+  }
+  return okStatus();
+}
+
 Status addResources(const RunFlags& f, json& body) {
   json r = json::object();
   if (!f.memory.empty()) {
@@ -283,38 +312,6 @@ Result<json> keyValues(std::string_view flag, const std::vector<std::string>& en
     out[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
   }
   return out;
-}
-
-Result<int64_t> parseDuration(std::string_view text) {
-  if (text == "0") return 0;
-  if (text.empty()) return invalidArgument("empty duration");
-  static constexpr struct {
-    std::string_view unit;
-    double ns;
-  } kUnits[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
-                {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-  double total = 0;
-  std::string_view s = text;
-  while (!s.empty()) {
-    std::string_view rest;
-    auto v = leadingNumber(s, rest);
-    if (!v) return invalidArgument("expected a duration such as 1s, 500ms, 1m30s or 2h");
-    size_t len = 0;
-    while (len < rest.size() && !std::isdigit(static_cast<unsigned char>(rest[len])) &&
-           rest[len] != '.')
-      ++len;
-    std::string_view unit = rest.substr(0, len);
-    if (unit.empty()) return invalidArgument("missing unit (use ms, s, m or h)");
-    double mult = 0;
-    for (const auto& u : kUnits)
-      if (u.unit == unit) mult = u.ns;
-    if (mult == 0) return invalidArgument("unknown unit " + quote(unit) + " (use ms, s, m or h)");
-    total += *v * mult;
-    s = rest.substr(len);
-  }
-  if (total >= static_cast<double>(std::numeric_limits<int64_t>::max()))
-    return invalidArgument("too large");
-  return static_cast<int64_t>(std::llround(total));
 }
 
 Result<int64_t> parseCpus(std::string_view text) {
@@ -504,6 +501,7 @@ Result<json> createBody(const RunFlags& f, const EnvLookup& env, const FileReade
   if (!vars.empty()) body["env"] = vars;
 
   if (!f.labels.empty()) body["labels"] = BERTH_TRY(keyValues("--label", f.labels));
+  BERTH_RETURN_IF_ERROR(addServiceLabels(f, body));
   if (!f.workdir.empty()) {
     if (!isAbsolute(f.workdir))
       return flagError("--workdir", f.workdir, invalidArgument("must be an absolute path"));

@@ -47,6 +47,11 @@ struct RunFlags {
   std::vector<std::string> links, dns;       // --link NAME[:ALIAS], --dns IP
   std::string stop_signal, stop_timeout;
   std::vector<std::string> log_opts;  // --log-opt K=V
+  // The service catalog: become the labels berth.service, berth.service.tags,
+  // berth.service.check[.interval|.timeout] (src/daemon/registrar.h reads them).
+  std::string service;                    // --service NAME[:PORT]
+  std::vector<std::string> service_tags;  // --service-tag T
+  std::string service_check, service_check_interval, service_check_timeout;
 };
 
 // The host's environment, for `-e KEY` and env-file lines without '='.
@@ -71,8 +76,6 @@ Error flagError(std::string_view flag, std::string_view value, const Error& why)
 // Repeated KEY=VALUE flags (--label, --opt) as a JSON object; a bare KEY has the value "".
 Result<nlohmann::json> keyValues(std::string_view flag, const std::vector<std::string>& entries);
 
-// Go durations: "1s", "500ms", "1m30s", "1.5h", "0"; returns nanoseconds (never negative).
-Result<int64_t> parseDuration(std::string_view text);
 // "--cpus 1.5" → nano CPUs (1500000000).
 Result<int64_t> parseCpus(std::string_view text);
 // -v SRC:DST[:ro|rw], or -v DST (an anonymous volume): a mount object of the create body.
