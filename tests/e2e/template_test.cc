@@ -253,8 +253,15 @@ TEST_F(TemplateE2e, WatchFollowsTheInstancesOfAService) {
     EXPECT_EQ(r.code, 0) << r.err;
     return d_->inspect(name)["network_settings"]["networks"]["bridge"].value("ip", "");
   };
-  std::set<std::string> servers = {"server " + start("web1") + ":80;",
-                                   "server " + start("web2") + ":80;"};
+  std::string web1 = "server " + start("web1") + ":80;";
+  std::set<std::string> servers = {web1, "server " + start("web2") + ":80;"};
+  // Both registered before the watch starts, so that its first round lists both.
+  auto registered = [&] {
+    auto r = d_->curl("GET", "/v1/catalog/services/web");
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    return r.code == 200 && j.is_object() ? j["instances"].size() : size_t{0};
+  };
+  ASSERT_TRUE(eventually([&] { return registered() == 2; }));
   write("upstream.tmpl",
         "upstream web {\n"
         "{{- range service \"web\" }}\n"
@@ -277,6 +284,12 @@ TEST_F(TemplateE2e, WatchFollowsTheInstancesOfAService) {
 
   servers.insert("server " + start("web3") + ":80;");
   EXPECT_TRUE(eventually([&] { return listed() == servers && lineCount(path("marker")) == 2; }))
+      << readText(path("upstream.conf")) << watch.err();
+
+  // An instance that stops leaves the list.
+  ASSERT_EQ(d_->berth({"stop", "-t", "1", "web1"}).code, 0);
+  servers.erase(web1);
+  EXPECT_TRUE(eventually([&] { return listed() == servers && lineCount(path("marker")) == 3; }))
       << readText(path("upstream.conf")) << watch.err();
   EXPECT_TRUE(watch.running()) << watch.err();
   EXPECT_EQ(watch.stop(SIGTERM), 0);
