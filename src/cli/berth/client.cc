@@ -139,4 +139,18 @@ Result<std::string> readAll(api::ClientStream& stream) {
   return all;
 }
 
+Status forEachJsonLine(api::ClientStream& stream,
+                       const std::function<Status(const nlohmann::json&)>& on_object) {
+  std::string buffer, piece;
+  while (BERTH_TRY(stream.next(piece))) {
+    buffer += piece;
+    for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
+      auto j = nlohmann::json::parse(buffer.substr(0, nl), nullptr, false);
+      buffer.erase(0, nl + 1);
+      if (j.is_object()) BERTH_RETURN_IF_ERROR(on_object(j));
+    }
+  }
+  return okStatus();
+}
+
 }  // namespace berth::cli

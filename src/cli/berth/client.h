@@ -7,6 +7,7 @@
 // stream or a hijacked connection open while sending other requests (run: attach, wait,
 // start, kill) uses one Api per concurrent connection; they are cheap.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -70,5 +71,11 @@ class Api {
 
 // Reads a stream's remaining body whole.
 Result<std::string> readAll(api::ClientStream& stream);
+
+// Reads a stream of JSON lines (watches, events) to its end, calling `on_object` with each
+// line that is a JSON object (others are skipped). Stops at the first error of `on_object`
+// or of the stream and returns it; ok when the body ends.
+Status forEachJsonLine(api::ClientStream& stream,
+                       const std::function<Status(const nlohmann::json&)>& on_object);
 
 }  // namespace berth::cli

@@ -35,14 +35,9 @@ Result<std::string> valueOf(const json& j) {
 // The plain value: a sealed one opened with `key_file`; without a key, a clear error.
 Result<std::string> plainValue(const std::string& key, std::string value,
                                const std::string& key_file) {
-  if (!isSealed(value)) return value;
-  if (key_file.empty())
-    return Error(ErrorCode::kPermissionDenied,
-                 "kv key " + quote(key) + " is encrypted: give --key-file to decrypt it");
+  if (!isSealed(value) || key_file.empty()) return openValue(key, std::move(value), nullptr);
   SecretKey secret = BERTH_TRY(readSecretKey(key_file));
-  auto plain = unseal(secret, key, value);
-  if (!plain) return plain.error().context("kv key " + quote(key));
-  return plain;
+  return openValue(key, std::move(value), &secret);
 }
 
 // A value on one line of a table or a watch: whole when it is short printable text (less a
@@ -129,22 +124,16 @@ Status watch(Context& ctx, const std::string& prefix, std::optional<int64_t> fro
              const std::string& key_file, const std::string& format) {
   auto stream = BERTH_TRY(ctx.api().stream(
       "GET", "/v1/kv/watch?prefix=" + urlEncode(prefix) + revisionQuery("from_revision", from)));
-  std::string buffer, piece;
-  while (BERTH_TRY(stream->next(piece))) {
-    buffer += piece;
-    for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
-      auto ev = json::parse(buffer.substr(0, nl), nullptr, false);
-      buffer.erase(0, nl + 1);
-      if (!ev.is_object()) continue;
-      if (ev.contains("error"))
-        return unavailable("kv watch " + quote(prefix) + ": " + ev.value("error", ""));
-      if (format == "json")
-        std::printf("%s\n", ev.dump().c_str());
-      else
-        std::printf("%s\n", BERTH_TRY(eventLine(ev, key_file)).c_str());
-      std::fflush(stdout);
-    }
-  }
+  BERTH_RETURN_IF_ERROR(forEachJsonLine(*stream, [&](const json& ev) -> Status {
+    if (ev.contains("error"))
+      return unavailable("kv watch " + quote(prefix) + ": " + ev.value("error", ""));
+    if (format == "json")
+      std::printf("%s\n", ev.dump().c_str());
+    else
+      std::printf("%s\n", BERTH_TRY(eventLine(ev, key_file)).c_str());
+    std::fflush(stdout);
+    return okStatus();
+  }));
   return unavailable("kv watch " + quote(prefix) + ": berthd ended the stream");
 }
 

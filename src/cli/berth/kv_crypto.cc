@@ -132,4 +132,14 @@ Result<std::string> unseal(const SecretKey& key, std::string_view key_name,
   return plain;
 }
 
+Result<std::string> openValue(std::string_view key_name, std::string value, const SecretKey* key) {
+  if (!isSealed(value)) return value;
+  if (!key)
+    return Error(ErrorCode::kPermissionDenied,
+                 "kv key " + quote(key_name) + " is encrypted: give --key-file to decrypt it");
+  auto plain = unseal(*key, key_name, value);
+  if (!plain) return plain.error().context("kv key " + quote(key_name));
+  return plain;
+}
+
 }  // namespace berth::cli

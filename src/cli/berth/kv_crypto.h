@@ -39,4 +39,9 @@ Result<std::string> seal(const SecretKey& key, std::string_view key_name, std::s
 Result<std::string> unseal(const SecretKey& key, std::string_view key_name,
                            std::string_view sealed);
 
+// What a reader of kv key `key_name` shows: `value` as it is when it is not sealed, else
+// opened with `key`; without a key, kPermissionDenied "kv key 'K' is encrypted: give
+// --key-file to decrypt it". Errors name the key.
+Result<std::string> openValue(std::string_view key_name, std::string value, const SecretKey* key);
+
 }  // namespace berth::cli

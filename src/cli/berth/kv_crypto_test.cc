@@ -49,6 +49,22 @@ TEST(KvCrypto, WrongKeyIsAnErrorNotGarbage) {
   EXPECT_NE(opened.error().message().find("wrong key"), std::string::npos);
 }
 
+TEST(KvCrypto, OpenValuePassesPlainValuesAndNeedsAKeyForSealedOnes) {
+  SecretKey key = keyOf('k');
+  EXPECT_EQ(openValue("a", "plain", nullptr).value(), "plain");
+  EXPECT_EQ(openValue("a", "plain", &key).value(), "plain");
+  auto sealed = *seal(key, "a", "secret");
+  EXPECT_EQ(openValue("a", sealed, &key).value(), "secret");
+  auto no_key = openValue("a", sealed, nullptr);
+  ASSERT_FALSE(no_key);
+  EXPECT_EQ(no_key.error().code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(no_key.error().message(), "kv key 'a' is encrypted: give --key-file to decrypt it");
+  SecretKey wrong = keyOf('j');
+  auto bad = openValue("a", sealed, &wrong);
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().message().starts_with("kv key 'a': ")) << bad.error().message();
+}
+
 TEST(KvCrypto, ValueMovedToAnotherKeyDoesNotOpen) {
   auto sealed = *seal(keyOf('k'), "a", "secret");
   EXPECT_FALSE(unseal(keyOf('k'), "b", sealed));

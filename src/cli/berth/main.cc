@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   berth::cli::addSystemVerbs(app, ctx);
   berth::cli::addKvVerbs(app, ctx);
   berth::cli::addCatalogVerbs(app, ctx);
+  berth::cli::addTemplateVerb(app, ctx);
   // Transfers show a bar on a terminal and plain lines otherwise, on stderr so that
   // stdout stays the command's result.
   berth::progress::configure(

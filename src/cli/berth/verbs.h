@@ -52,7 +52,8 @@ void addVolumeVerbs(CLI::App& app, Context& ctx);       // volume …
 void addNetworkVerbs(CLI::App& app, Context& ctx);      // network …
 void addSystemVerbs(CLI::App& app, Context& ctx);       // version, info, events, system …
 void addKvVerbs(CLI::App& app, Context& ctx);           // kv get, put, rm, ls, watch
-void addCatalogVerbs(CLI::App& app, Context& ctx);  // catalog register, deregister, ls, show
+void addCatalogVerbs(CLI::App& app, Context& ctx);      // catalog register, deregister, ls, show
+void addTemplateVerb(CLI::App& app, Context& ctx);      // template
 
 // inspect: prints the named objects as a JSON array (or through a --format template). Each
 // name is looked up as `type` ("container", "volume" or "network"), or when `type` is
