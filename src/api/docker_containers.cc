@@ -689,7 +689,10 @@ void addStreams(Router& r, Engine& e) {
           bool out = req.queryBool("stdout"), err = req.queryBool("stderr");
           std::string id = c.id;
           return hijackAndBridge(
-              req, res, [&e, id](const engine::Cancelled& gone) { return e.attach(id, gone); },
+              req, res,
+              [&e, id](const engine::Cancelled& gone, const std::function<Status()>& take_over) {
+                return e.attach(id, gone, take_over);
+              },
               c.config.tty, req.queryBool("stdin") && c.config.open_stdin, out, err);
         }));
   r.add("POST", "/containers/{id}/resize", handle([&e](Request& req, Response& res) -> Status {
@@ -747,7 +750,12 @@ void addExec(Router& r, Engine& e) {
           }
           std::string id = req.params["id"];
           return hijackAndBridge(
-              req, res, [&e, id](const engine::Cancelled&) { return e.execStart(id, false); },
+              req, res,
+              [&e, id](const engine::Cancelled&,
+                       const std::function<Status()>& take_over) -> Result<sys::Fd> {
+                BERTH_RETURN_IF_ERROR(take_over());
+                return e.execStart(id, false);
+              },
               info.value("tty", false), true, true, true);
         }));
   r.add("POST", "/exec/{id}/resize", handle([&e](Request& req, Response& res) -> Status {

@@ -170,14 +170,21 @@ bool hungUp(int fd) {
 
 }  // namespace
 
-Status hijackAndBridge(Request& req, Response& res,
-                       const std::function<Result<sys::Fd>(const engine::Cancelled&)>& open,
-                       bool tty, bool in, bool out, bool err) {
+Status hijackAndBridge(Request& req, Response& res, const MonitorOpener& open, bool tty, bool in,
+                       bool out, bool err) {
   bool upgrade = !req.header("upgrade").empty();
   std::string early;
-  auto client = BERTH_TRY(res.hijack(upgrade ? kUpgradeHead : kRawHead, &early));
+  sys::Fd client;
+  auto take_over = [&]() -> Status {
+    client = BERTH_TRY(res.hijack(upgrade ? kUpgradeHead : kRawHead, &early));
+    return okStatus();
+  };
+  auto monitor = open([&client] { return client.valid() && hungUp(client.get()); }, take_over);
+  if (!client.valid()) {
+    if (!monitor) return monitor.error();
+    return internalError("attach: the connection was not taken over");
+  }
   int cfd = client.get();
-  auto monitor = open([cfd] { return hungUp(cfd); });
   if (!monitor) {
     // The response has gone out: report on the stream, as docker does (stream 3).
     if (!tty) {
@@ -406,7 +413,10 @@ void addContainers(Router& r, Engine& e) {
           if (!out && !err) out = err = true;
           std::string id = c.id;
           return hijackAndBridge(
-              req, res, [&e, id](const engine::Cancelled& gone) { return e.attach(id, gone); },
+              req, res,
+              [&e, id](const engine::Cancelled& gone, const std::function<Status()>& take_over) {
+                return e.attach(id, gone, take_over);
+              },
               c.config.tty, req.queryBool("stdin") && c.config.open_stdin, out, err);
         }));
   r.add("POST", "/v1/containers/{id}/resize", handle([&e](Request& req, Response& res) -> Status {
@@ -473,7 +483,12 @@ void addExec(Router& r, Engine& e) {
           }
           std::string id = req.params["id"];
           return hijackAndBridge(
-              req, res, [&e, id](const engine::Cancelled&) { return e.execStart(id, false); },
+              req, res,
+              [&e, id](const engine::Cancelled&,
+                       const std::function<Status()>& take_over) -> Result<sys::Fd> {
+                BERTH_RETURN_IF_ERROR(take_over());
+                return e.execStart(id, false);
+              },
               info.value("tty", false), true, true, true);
         }));
   r.add("POST", "/v1/exec/{id}/resize", handle([&e](Request& req, Response& res) -> Status {

@@ -39,12 +39,15 @@ nlohmann::json portsJson(const engine::Container& c);
 Result<int64_t> timeArg(const Request& req, const std::string& key);
 Result<std::optional<int>> intArg(const Request& req, const std::string& key);
 
-// Takes the connection over at once (clients wait for the 101 before they start the
-// container: docker's attach and exec start), then connects it to the monitor stream that
-// `open` returns until the output ends. Errors after the 101 go out as a stream-3 frame.
-Status hijackAndBridge(Request& req, Response& res,
-                       const std::function<Result<sys::Fd>(const engine::Cancelled&)>& open,
-                       bool tty, bool in, bool out, bool err);
+// Connects the client to the monitor stream that `open` returns until the output ends.
+// `open` calls `take_over` once nothing the container writes can be missed any more: that
+// answers the client (docker's 101; clients wait for it before they start the container)
+// and takes the connection over. Errors before it are ordinary error answers; errors after
+// it go out as a stream-3 frame.
+using MonitorOpener = std::function<Result<sys::Fd>(const engine::Cancelled& gone,
+                                                    const std::function<Status()>& take_over)>;
+Status hijackAndBridge(Request& req, Response& res, const MonitorOpener& open, bool tty, bool in,
+                       bool out, bool err);
 
 // The events stream of GET /events (both APIs): history from ?since= (unix seconds), then
 // live events until ?until= or the client goes; one JSON line per event in `shape`.

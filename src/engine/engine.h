@@ -135,8 +135,12 @@ class Engine {
               const Cancelled& cancelled);
   // A connection to the container's monitor (frames both ways, src/monitor/protocol.h).
   // For a container that is not running the call waits until it starts, so that nothing
-  // it writes is missed.
-  Result<sys::Fd> attach(const std::string& ref, const Cancelled& cancelled);
+  // it writes is missed. `attached` (if given) is called as soon as that is certain — the
+  // attach is registered with the container, or connected to its monitor — and before
+  // the call waits: the API answers the client there (docker's 101), and the client then
+  // starts the container. An error from it ends the attach with that error.
+  Result<sys::Fd> attach(const std::string& ref, const Cancelled& cancelled,
+                         const std::function<Status()>& attached = {});
   Status resize(const std::string& ref, int rows, int cols);
   Result<nlohmann::json> top(const std::string& ref);
   Result<nlohmann::json> stats(const std::string& ref);

@@ -19,26 +19,39 @@
 
 namespace berth::engine {
 
-Result<sys::Fd> Engine::attach(const std::string& ref, const Cancelled& cancelled) {
+Result<sys::Fd> Engine::attach(const std::string& ref, const Cancelled& cancelled,
+                               const std::function<Status()>& attached) {
   auto e = BERTH_TRY(find(ref));
   auto pending = std::make_shared<PendingAttach>();
+  std::string running_dir;
   {
     std::lock_guard lock(e->mu);
-    if (e->c.running()) return connectMonitor(dirOf(e->c.id));
-    if (e->c.state.status != RunState::kCreated && e->c.state.status != RunState::kRestarting)
+    if (e->c.running()) {
+      running_dir = dirOf(e->c.id);
+    } else if (e->c.state.status != RunState::kCreated &&
+               e->c.state.status != RunState::kRestarting) {
       return conflict("you cannot attach to a stopped container " + quote(e->c.name) +
                       ": start it first");
-    e->pending.push_back(pending);
+    } else {
+      e->pending.push_back(pending);
+    }
   }
-  bool done = waitFor(
-      [&] {
-        std::lock_guard lock(e->mu);
-        return pending->done || e->removed;
-      },
-      cancelled, -1);
+  if (!running_dir.empty()) {
+    auto fd = BERTH_TRY(connectMonitor(running_dir));
+    if (attached) BERTH_RETURN_IF_ERROR(attached());
+    return fd;
+  }
+  Status told = attached ? attached() : okStatus();
+  bool done = told.ok() && waitFor(
+                               [&] {
+                                 std::lock_guard lock(e->mu);
+                                 return pending->done || e->removed;
+                               },
+                               cancelled, -1);
   std::lock_guard lock(e->mu);
   if (!pending->done) {
     std::erase(e->pending, pending);
+    if (!told) return told.error();
     if (!done) return unavailable("attach to " + quote(ref) + ": cancelled");
     return notFound("no such container: " + quote(ref));
   }
