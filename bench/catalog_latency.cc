@@ -99,8 +99,8 @@ class DnsProbe {
   }
   ~DnsProbe() { ::close(fd_); }
 
-  // Whether the answer section holds an A record of `address`. A query unanswered after
-  // 200 ms is sent again.
+  // Whether the answer section holds an A record of `address` (NXDOMAIN: no). A query
+  // unanswered after 200 ms is sent again; any other rcode ends the run.
   bool answers(const std::string& address) {
     in_addr want{};
     inet_pton(AF_INET, address.c_str(), &want);
@@ -124,6 +124,10 @@ class DnsProbe {
   static bool holds(const uint8_t* reply, size_t size, const in_addr& want) {
     ldns_pkt* pkt = nullptr;
     if (ldns_wire2pkt(&pkt, reply, size) != LDNS_STATUS_OK) die("an unreadable DNS reply");
+    // Only "there" or "not there" count: a failing server must not pass for a deregistration.
+    ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt);
+    if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
+      die("the DNS server answered with rcode " + std::to_string(rcode));
     bool found = false;
     ldns_rr_list* answer = ldns_pkt_answer(pkt);
     for (size_t i = 0; i < ldns_rr_list_rr_count(answer) && !found; ++i) {
