@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # DNS queries per second side by side in one run (issue 7):
-#   berth     berth's embedded DNS server answering the catalog's zone (bench/dns_serve.cc:
-#             network::DnsServer with catalog::DnsZone over a fixed list of instances), with
-#             one serving thread per core;
-#   berth-1t  the same with one serving thread, as dnsmasq has;
+#   berthd    berthd's host DNS listener (--dns-listen) answering the catalog's zone, the
+#             instances registered through its API (PUT /v1/catalog/services/NAME); a
+#             private berthd (bench/lib.sh) with the serving threads berthd chooses (one
+#             per core, at most 4);
 #   dnsmasq   Debian's dnsmasq serving the same records (--host-record, --srv-host), made
 #             from the same list.
 # Both listen on loopback on free ports; before any load, every query of the mix is asked
@@ -18,7 +18,7 @@
 #   mix  web A, web SRV (3 targets in the additional section), v1.web A (a tag),
 #        _api._tcp SRV, 0a590005.addr.berth A, nope.service.berth A (NXDOMAIN)
 # Usage: bash bench/dns.sh [SECONDS] [ROUNDS] [SOCKETS] [WINDOW]
-#   (after: cmake --build build --target dns_load dns_serve; as root for dnsmasq)
+#   (as root, after: cmake --build build --target berthd berth-runtime dns_load)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-3}
@@ -28,23 +28,18 @@ window=${4:-32}
 cores=$(nproc)
 command -v dnsmasq >/dev/null || scripts/deps.sh >/dev/null
 bin=$PWD/build/bin
-for b in dns_load dns_serve; do
-  [ -x "$bin/$b" ] || { echo "build $b first: cmake --build build --target dns_load dns_serve" >&2; exit 1; }
+for b in berthd berth-runtime dns_load; do
+  [ -x "$bin/$b" ] || { echo "build $b first: cmake --build build --target berthd berth-runtime dns_load" >&2; exit 1; }
 done
+source bench/lib.sh
 work=$(mktemp -d /tmp/berth-bench-dns.XXXXXX)
 cleanup() {
   set +e
-  for pid in ${berth_pid:-} ${berth1_pid:-} ${dnsmasq_pid:-}; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  [ -n "${dnsmasq_pid:-}" ] && kill "$dnsmasq_pid" 2>/dev/null && wait "$dnsmasq_pid" 2>/dev/null
+  berthd_stop_all
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-port() {  # a loopback port nothing listens on, TCP or UDP
-  while :; do
-    p=$(shuf -i 20000-60000 -n 1)
-    ss -lntuH "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-}
 
 # The catalog: SERVICE ADDRESS PORT [TAGS].
 cat >"$work/instances" <<'EOF'
@@ -69,12 +64,17 @@ awk '
     for (i = 1; i <= n; i++) { printf "--host-record=%s.%s.service.berth,%s,0\n", tags[i], $1, $2; srv(tags[i] "." $1) }
   }' "$work/instances" >"$work/dnsmasq.conf.args"
 
-berth_port=$(port)
-"$bin/dns_serve" 127.0.0.1 "$berth_port" "$work/instances" "$cores" >"$work/berth.out" 2>&1 &
-berth_pid=$!
-berth1_port=$(port)
-"$bin/dns_serve" 127.0.0.1 "$berth1_port" "$work/instances" 1 >"$work/berth1.out" 2>&1 &
-berth1_pid=$!
+berthd_port=$(port)
+berthd_start berthd 0 --dns-listen "127.0.0.1:$berthd_port"
+# Registered through the API, as a user would: ids SERVICE-N.
+n=0
+while read -r service address svc_port tags; do
+  body=$(jq -nc --arg id "$service-$n" --arg a "$address" --argjson p "$svc_port" --arg t "${tags:-}" \
+    '{id: $id, address: $a, port: $p, tags: ($t | split(",") | map(select(. != "")))}')
+  curl -sf --unix-socket "$(berthd_socket berthd)" -X PUT -H 'Content-Type: application/json' \
+    -d "$body" "http://berth/v1/catalog/services/$service" >/dev/null
+  n=$((n + 1))
+done <"$work/instances"
 dnsmasq_port=$(port)
 # -k: stay in the foreground; no resolv.conf, no /etc/hosts, no upstream: only these records,
 # NXDOMAIN for other names under the two domains.
@@ -85,10 +85,9 @@ dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --pid-file= --user=root 
   "${records[@]}" &
 dnsmasq_pid=$!
 
-servers=(berth berth-1t dnsmasq)
-declare -A target=([berth]=127.0.0.1:$berth_port [berth-1t]=127.0.0.1:$berth1_port
-  [dnsmasq]=127.0.0.1:$dnsmasq_port)
-declare -A pid=([berth]=$berth_pid [berth-1t]=$berth1_pid [dnsmasq]=$dnsmasq_pid)
+servers=(berthd dnsmasq)
+declare -A target=([berthd]=127.0.0.1:$berthd_port [dnsmasq]=127.0.0.1:$dnsmasq_port)
+declare -A pid=([berthd]=${berthd_pid[berthd]} [dnsmasq]=$dnsmasq_pid)
 for server in "${servers[@]}"; do
   for _ in $(seq 50); do
     dig +time=1 +tries=1 @127.0.0.1 -p "${target[$server]#*:}" web.service.berth >/dev/null 2>&1 && break
@@ -111,8 +110,8 @@ answers() {  # SERVER NAME TYPE
 }
 for q in ${workload[mix]}; do
   name=${q%/*} type=${q#*/}
-  if ! diff <(answers berth "$name" "$type") <(answers dnsmasq "$name" "$type") >"$work/diff"; then
-    echo "berth and dnsmasq answer $name $type differently (< berth, > dnsmasq):" >&2
+  if ! diff <(answers berthd "$name" "$type") <(answers dnsmasq "$name" "$type") >"$work/diff"; then
+    echo "berthd and dnsmasq answer $name $type differently (< berthd, > dnsmasq):" >&2
     cat "$work/diff" >&2
     exit 1
   fi
@@ -120,14 +119,13 @@ done
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 field() { grep -o "$1=[0-9]*" <<<"$2" | cut -d= -f2; }
 hz=$(getconf CLK_TCK)
 
 declare -A qps p50 p99 cpu
 for w in a mix; do
   declare -A rates=() p50s=() p99s=() cpus=()
-  for round in $(seq "$rounds"); do
+  for _ in $(seq "$rounds"); do
     for server in "${servers[@]}"; do
       before=$(cpu_ticks "${pid[$server]}")
       # shellcheck disable=SC2086

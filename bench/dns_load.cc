@@ -30,10 +30,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "ipv4_endpoint.h"
 #include "network/ldns.h"
 
 namespace {
@@ -270,14 +272,9 @@ void report(const Counts& c, const Histogram& latency, double seconds) {
 
 int main(int argc, char** argv) {
   if (argc < 7) die("usage: dns_load HOST:PORT SECONDS THREADS SOCKETS WINDOW NAME/TYPE...");
-  std::string target = argv[1];
-  size_t colon = target.rfind(':');
-  sockaddr_in server{};
-  server.sin_family = AF_INET;
-  if (colon == std::string::npos ||
-      inet_pton(AF_INET, target.substr(0, colon).c_str(), &server.sin_addr) != 1)
-    die("target '" + target + "': IPV4:PORT");
-  server.sin_port = htons(static_cast<uint16_t>(std::atoi(target.c_str() + colon + 1)));
+  const std::string target = argv[1];
+  const std::optional<sockaddr_in> server = berth::bench::ipv4Endpoint(target);
+  if (!server) die("target '" + target + "': IPV4:PORT");
   double seconds = std::atof(argv[2]);
   size_t threads = std::strtoul(argv[3], nullptr, 10);
   size_t sockets = std::strtoul(argv[4], nullptr, 10);
@@ -289,7 +286,7 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<Load>> loads;
   for (size_t t = 0; t < threads; ++t)
-    loads.push_back(std::make_unique<Load>(server, queries, sockets, window, t * sockets));
+    loads.push_back(std::make_unique<Load>(*server, queries, sockets, window, t * sockets));
   const Clock::time_point start = Clock::now();
   const auto duration =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));

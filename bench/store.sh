@@ -18,37 +18,23 @@ rounds=${2:-3}
 scripts/deps.sh >/dev/null
 load=$PWD/build/bin/store_load
 [ -x "$load" ] || { echo "build store_load first: cmake --build build --target store_load" >&2; exit 1; }
+source bench/lib.sh
 work=$(mktemp -d /var/tmp/berth-bench-store.XXXXXX)
 cleanup() {
   set +e
-  [ -n "${etcd_pid:-}" ] && kill -9 "$etcd_pid" 2>/dev/null && wait "$etcd_pid" 2>/dev/null
+  etcd_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-port() {  # a loopback port nothing listens on
-  while :; do p=$(shuf -i 20000-60000 -n 1); ss -ltnH "sport = :$p" | grep -q . || { echo "$p"; return; }; done
-}
-cport=$(port); pport=$(port)
-etcd --name bench --data-dir "$work/etcd" \
-  --listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
-  --listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
-  --initial-cluster "bench=http://127.0.0.1:$pport" >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$cport/v3/kv/range" -d '{"key":"AA=="}' >/dev/null && break
-  sleep 0.1
-done
-
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+etcd_start "$work/etcd"
 declare -A rate p99
 runs=("put 32" "put 1" "put 256" "range 32" "range 1")
 for run in "${runs[@]}"; do
   read -r op clients <<<"$run"
   declare -A rates=() p99s=()
-  for round in $(seq "$rounds"); do
+  for _ in $(seq "$rounds"); do
     for backend in gateway etcd embedded; do
-      target=127.0.0.1:$cport
+      target=$etcd_endpoint
       [ "$backend" = embedded ] && target=$work/embedded-$op-$clients.db
       read -r _ _ _ r _ l < <("$load" "$backend" "$op" "$clients" "$secs" "$target")
       rates[$backend]+=" $r"; p99s[$backend]+=" $l"

@@ -9,10 +9,6 @@
 // Usage: store_load BACKEND put|range CLIENTS SECONDS TARGET
 //   TARGET is the database file (embedded) or HOST:PORT of etcd (etcd, gateway).
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,12 +22,14 @@
 #include <vector>
 
 #include "common/base64.h"
+#include "etcd_gateway.h"
 #include "store/embedded_store.h"
 #include "store/etcd_http.h"
 #include "store/etcd_store.h"
 
 namespace {
 
+using berth::bench::RawGateway;
 using berth::store::Store;
 using Clock = std::chrono::steady_clock;
 
@@ -42,67 +40,6 @@ const std::string kValue(256, 'v');
   std::fprintf(stderr, "store_load: %s\n", m.c_str());
   std::exit(1);
 }
-
-// One keep-alive HTTP/1.1 connection to etcd's gateway, nothing more.
-class RawGateway {
- public:
-  explicit RawGateway(const std::string& endpoint) {
-    size_t colon = endpoint.rfind(':');
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(endpoint.substr(colon + 1))));
-    inet_pton(AF_INET, endpoint.substr(0, colon).c_str(), &addr.sin_addr);
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-      die("connect " + endpoint + ": " + std::strerror(errno));
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    host_ = endpoint;
-  }
-  ~RawGateway() { ::close(fd_); }
-
-  void post(const std::string& path, const std::string& body) {
-    std::string req =
-        "POST " + path + " HTTP/1.1\r\nHost: " + host_ +
-        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-        "\r\n\r\n" + body;
-    if (::write(fd_, req.data(), req.size()) != static_cast<ssize_t>(req.size()))
-      die("write to the gateway");
-    // Headers, then the body: Content-Length bytes, or chunks (large answers).
-    size_t end;
-    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) fill();
-    if (buf_.compare(0, 12, "HTTP/1.1 200") != 0) die("gateway: " + buf_.substr(0, 200));
-    std::string head = buf_.substr(0, end);
-    buf_.erase(0, end + 4);
-    if (size_t cl = head.find("Content-Length: "); cl != std::string::npos) {
-      size_t total = std::stoul(head.substr(cl + 16));
-      while (buf_.size() < total) fill();
-      buf_.erase(0, total);
-      return;
-    }
-    if (head.find("Transfer-Encoding: chunked") == std::string::npos)
-      die("gateway answer without a length");
-    while (true) {
-      size_t eol;
-      while ((eol = buf_.find("\r\n")) == std::string::npos) fill();
-      size_t size = std::stoul(buf_.substr(0, eol), nullptr, 16);
-      while (buf_.size() < eol + 2 + size + 2) fill();
-      buf_.erase(0, eol + 2 + size + 2);
-      if (size == 0) return;
-    }
-  }
-
- private:
-  void fill() {
-    char piece[64 << 10];
-    ssize_t n = ::read(fd_, piece, sizeof piece);
-    if (n <= 0) die("read from the gateway");
-    buf_.append(piece, static_cast<size_t>(n));
-  }
-  int fd_;
-  std::string host_;
-  std::string buf_;
-};
 
 }  // namespace
 
