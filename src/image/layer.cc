@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "image/sha256_pipeline.h"
 #include "sys/fd.h"
 
 // How a layer flows:
@@ -32,7 +33,9 @@
 //
 // Every byte the outer archive decompresses is hashed on its way to the tar reader, and what
 // the tar reader leaves after its end-of-archive marker (block padding) is drained into the
-// hash too, so diff_id covers the whole uncompressed stream.
+// hash too, so diff_id covers the whole uncompressed stream. The hash runs on a helper thread
+// (Sha256Pipeline) while this one reads, parses and writes: it costs as much as the copies
+// in and out of the page cache, and would otherwise add its whole time to the unpack.
 //
 // The Applier does the filesystem work itself with *at() calls relative to a descriptor of
 // `dir`. Parent directories are resolved with openat2(RESOLVE_IN_ROOT), so a symlink already in
@@ -44,7 +47,9 @@
 namespace berth::image {
 namespace {
 
-constexpr size_t kBufferSize = 128 * 1024;
+// Reads and blocks for the tar reader of 1 MiB: few syscalls, and file data goes to pwrite in
+// pieces of up to that size.
+constexpr size_t kBufferSize = 1 << 20;
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 
@@ -69,7 +74,7 @@ std::string archiveCause(archive* a, const char* fallback = "unknown archive err
 
 class Stream {
  public:
-  explicit Stream(const Reader& read) : read_(read), in_(kBufferSize), out_(kBufferSize) {}
+  explicit Stream(const Reader& read) : read_(read), in_(kBufferSize), sha_(kBufferSize) {}
 
   Status open() {
     outer_.reset(archive_read_new());
@@ -123,10 +128,13 @@ class Stream {
   }
 
  private:
-  // Fills out_ with decompressed bytes and hashes them; 0 at the end.
+  // Fills block_ with the next decompressed bytes and queues them for hashing; 0 at the end.
+  // The previous block is no longer in use: the tar reader asks for the next one only when
+  // done with the last.
   Result<size_t> pull() {
     if (outer_eof_) return size_t{0};
-    la_ssize_t n = archive_read_data(outer_.get(), out_.data(), out_.size());
+    block_ = sha_.acquire();
+    la_ssize_t n = archive_read_data(outer_.get(), block_, sha_.blockSize());
     if (n < 0) {
       if (!error_) {
         error_ =
@@ -138,7 +146,7 @@ class Stream {
       outer_eof_ = true;
       return size_t{0};
     }
-    sha_.update(out_.data(), static_cast<size_t>(n));
+    sha_.commit(static_cast<size_t>(n));
     size_ += static_cast<uint64_t>(n);
     return static_cast<size_t>(n);
   }
@@ -163,19 +171,19 @@ class Stream {
       archive_set_error(a, EIO, "%s", n.error().message().c_str());
       return -1;
     }
-    *buf = s->out_.data();
+    *buf = s->block_;
     return static_cast<la_ssize_t>(*n);
   }
 
   const Reader& read_;
   std::vector<char> in_;
-  std::vector<char> out_;
   ArchivePtr outer_;
   ArchivePtr inner_;
   bool read_any_ = false;  // the Reader gave at least one byte
   bool outer_eof_ = false;
   std::optional<Error> error_;
-  Sha256 sha_;
+  Sha256Pipeline sha_;  // owns the blocks the tar reader reads
+  char* block_ = nullptr;
   uint64_t size_ = 0;
 };
 
