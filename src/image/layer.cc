@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,8 +29,12 @@
 
 // How a layer flows:
 //
-//   Reader ─► outer archive (gzip/zstd/xz/bzip2 or none; "raw" format) ─► sha256 + byte count
+//   Reader ─► outer archive (gzip/zstd/xz/bzip2; "raw" format) ─► sha256 + byte count
 //          ─► inner archive (tar formats only) ─► one Applier call per entry
+//
+// A stream that does not start with one of those compressions' magic numbers is a plain tar
+// (docker save writes them) and skips the outer archive: it is read straight into the blocks
+// the tar reader parses, saving a copy of every byte.
 //
 // Every byte the outer archive decompresses is hashed on its way to the tar reader, and what
 // the tar reader leaves after its end-of-archive marker (block padding) is drained into the
@@ -72,34 +77,43 @@ std::string archiveCause(archive* a, const char* fallback = "unknown archive err
 // ---------------------------------------------------------------------------------------------
 // The byte stream: decompression, hashing, tar reading.
 
+// Whether a stream starting with `head` may be compressed in one of the formats the outer
+// archive decodes: their magic numbers, as libarchive's bidders look for them (a zstd stream may
+// start with a skippable frame). Anything else is read as a plain tar, which a match would not
+// change: libarchive passes a stream no filter claims through as it is.
+bool mayBeCompressed(std::string_view head) {
+  auto starts = [&](std::string_view magic) { return head.substr(0, magic.size()) == magic; };
+  if (starts("\x1f\x8b") || starts("BZh") ||
+      starts(std::string_view("\xfd"
+                              "7zXZ\0",
+                              6)) ||
+      starts("\x28\xb5\x2f\xfd")) {
+    return true;
+  }
+  return head.size() >= 4 && (static_cast<unsigned char>(head[0]) & 0xf0) == 0x50 &&
+         head.substr(1, 3) == "\x2a\x4d\x18";
+}
+
 class Stream {
  public:
-  explicit Stream(const Reader& read) : read_(read), in_(kBufferSize), sha_(kBufferSize) {}
+  explicit Stream(const Reader& read)
+      : read_(read), in_(std::make_unique_for_overwrite<char[]>(kBufferSize)), sha_(kBufferSize) {}
 
   Status open() {
-    outer_.reset(archive_read_new());
     inner_.reset(archive_read_new());
-    if (!outer_ || !inner_) return internalError("allocate archive reader: out of memory");
-    // The compressions layers come in (gzip, zstd; xz and bzip2 from old tooling). Not
-    // archive_read_support_filter_all: it would also accept uuencode, rpm, and filters that
-    // libarchive always runs as external programs (lrzip, grzip) on untrusted input.
-    for (auto add : {archive_read_support_filter_gzip, archive_read_support_filter_zstd,
-                     archive_read_support_filter_xz, archive_read_support_filter_bzip2}) {
-      // ARCHIVE_WARN: this libarchive lacks the library and will run the tool instead.
-      if (add(outer_.get()) < ARCHIVE_WARN) {
-        return internalError("set up layer decompression: " + archiveCause(outer_.get()));
-      }
+    if (!inner_) return internalError("allocate archive reader: out of memory");
+    if (archive_read_support_format_tar(inner_.get()) != ARCHIVE_OK) {
+      return internalError("set up layer reader: " + archiveCause(inner_.get()));
     }
-    if (archive_read_support_format_raw(outer_.get()) != ARCHIVE_OK ||
-        archive_read_support_format_tar(inner_.get()) != ARCHIVE_OK) {
-      return internalError("set up layer reader: " + archiveCause(outer_.get()));
+    // Enough of the stream to tell a compressed one from a plain tar.
+    while (head_ < kSniffSize) {
+      auto n = readSome(in_.get() + head_, kBufferSize - head_);
+      if (!n.ok()) return n.error().context("open layer stream");
+      if (*n == 0) break;
+      head_ += *n;
     }
-    archive_entry* entry = nullptr;
-    if (archive_read_open(outer_.get(), this, nullptr, &Stream::readLayer, nullptr) != ARCHIVE_OK ||
-        archive_read_next_header(outer_.get(), &entry) != ARCHIVE_OK) {
-      if (!error_ && !read_any_) return invalidArgument("open layer stream: empty stream");
-      return failure(outer_.get()).context("open layer stream");
-    }
+    if (head_ == 0) return invalidArgument("open layer stream: empty stream");
+    if (mayBeCompressed(std::string_view(in_.get(), head_))) BERTH_RETURN_IF_ERROR(openOuter());
     if (archive_read_open(inner_.get(), this, nullptr, &Stream::readTar, nullptr) != ARCHIVE_OK) {
       return failure(inner_.get()).context("open tar stream");
     }
@@ -128,40 +142,89 @@ class Stream {
   }
 
  private:
-  // Fills block_ with the next decompressed bytes and queues them for hashing; 0 at the end.
-  // The previous block is no longer in use: the tar reader asks for the next one only when
-  // done with the last.
-  Result<size_t> pull() {
-    if (outer_eof_) return size_t{0};
-    block_ = sha_.acquire();
-    la_ssize_t n = archive_read_data(outer_.get(), block_, sha_.blockSize());
-    if (n < 0) {
-      if (!error_) {
-        error_ =
-            invalidArgument(archiveCause(outer_.get(), "truncated or corrupt compressed stream"));
+  static constexpr size_t kSniffSize = 6;  // the longest magic number, xz's
+
+  // The outer archive decompresses what the Reader gives, starting with the head_ bytes
+  // already read into in_.
+  Status openOuter() {
+    outer_.reset(archive_read_new());
+    if (!outer_) return internalError("allocate archive reader: out of memory");
+    // The compressions layers come in (gzip, zstd; xz and bzip2 from old tooling). Not
+    // archive_read_support_filter_all: it would also accept uuencode, rpm, and filters that
+    // libarchive always runs as external programs (lrzip, grzip) on untrusted input.
+    for (auto add : {archive_read_support_filter_gzip, archive_read_support_filter_zstd,
+                     archive_read_support_filter_xz, archive_read_support_filter_bzip2}) {
+      // ARCHIVE_WARN: this libarchive lacks the library and will run the tool instead.
+      if (add(outer_.get()) < ARCHIVE_WARN) {
+        return internalError("set up layer decompression: " + archiveCause(outer_.get()));
       }
-      return *error_;
     }
-    if (n == 0) {
-      outer_eof_ = true;
+    if (archive_read_support_format_raw(outer_.get()) != ARCHIVE_OK) {
+      return internalError("set up layer reader: " + archiveCause(outer_.get()));
+    }
+    archive_entry* entry = nullptr;
+    if (archive_read_open(outer_.get(), this, nullptr, &Stream::readLayer, nullptr) != ARCHIVE_OK ||
+        archive_read_next_header(outer_.get(), &entry) != ARCHIVE_OK) {
+      return failure(outer_.get()).context("open layer stream");
+    }
+    return okStatus();
+  }
+
+  // The Reader's next bytes; its error is kept as the stream's.
+  Result<size_t> readSome(char* buf, size_t size) {
+    auto n = read_(buf, size);
+    if (!n.ok()) {
+      error_ = n.error();
+      return n.error();
+    }
+    return std::min(*n, size);
+  }
+
+  // Fills block_ with the next bytes of the tar stream and queues them for hashing; 0 at the
+  // end. The previous block is no longer in use: the tar reader asks for the next one only
+  // when done with the last.
+  Result<size_t> pull() {
+    if (eof_) return size_t{0};
+    block_ = sha_.acquire();
+    auto n = outer_ ? decompress() : plain();
+    if (!n.ok()) return n;
+    if (*n == 0) {
+      eof_ = true;
       return size_t{0};
     }
-    sha_.commit(static_cast<size_t>(n));
-    size_ += static_cast<uint64_t>(n);
-    return static_cast<size_t>(n);
+    sha_.commit(*n);
+    size_ += *n;
+    return *n;
+  }
+
+  // A plain tar goes from the Reader straight into the blocks: no copy but the first bytes'.
+  Result<size_t> plain() {
+    if (head_ == 0) return readSome(block_, sha_.blockSize());
+    size_t n = std::exchange(head_, 0);
+    std::memcpy(block_, in_.get(), n);
+    return n;
+  }
+
+  Result<size_t> decompress() {
+    la_ssize_t n = archive_read_data(outer_.get(), block_, sha_.blockSize());
+    if (n >= 0) return static_cast<size_t>(n);
+    if (!error_) {
+      error_ =
+          invalidArgument(archiveCause(outer_.get(), "truncated or corrupt compressed stream"));
+    }
+    return *error_;
   }
 
   static la_ssize_t readLayer(archive* a, void* self, const void** buf) {
     auto* s = static_cast<Stream*>(self);
-    auto n = s->read_(s->in_.data(), s->in_.size());
+    *buf = s->in_.get();
+    if (s->head_ > 0) return static_cast<la_ssize_t>(std::exchange(s->head_, 0));
+    auto n = s->readSome(s->in_.get(), kBufferSize);
     if (!n.ok()) {
-      s->error_ = n.error();
       archive_set_error(a, EIO, "%s", n.error().message().c_str());
       return -1;
     }
-    if (*n > 0) s->read_any_ = true;
-    *buf = s->in_.data();
-    return static_cast<la_ssize_t>(std::min(*n, s->in_.size()));
+    return static_cast<la_ssize_t>(*n);
   }
 
   static la_ssize_t readTar(archive* a, void* self, const void** buf) {
@@ -176,11 +239,11 @@ class Stream {
   }
 
   const Reader& read_;
-  std::vector<char> in_;
-  ArchivePtr outer_;
+  std::unique_ptr<char[]> in_;  // what the Reader gives, before decompression
+  size_t head_ = 0;             // bytes at the start of in_ read but not yet passed on
+  ArchivePtr outer_;            // decompression; none for a plain tar
   ArchivePtr inner_;
-  bool read_any_ = false;  // the Reader gave at least one byte
-  bool outer_eof_ = false;
+  bool eof_ = false;
   std::optional<Error> error_;
   Sha256Pipeline sha_;  // owns the blocks the tar reader reads
   char* block_ = nullptr;

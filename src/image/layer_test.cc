@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -315,6 +316,32 @@ TEST_F(LayerTest, ApplyLayerFileReadsTheFile) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
   EXPECT_NE(missing.error().message().find("nope.tar"), std::string::npos);
+}
+
+// A tar's first bytes are its first entry's name, so a plain tar may start like a compressed
+// stream; and the magic number may come in more than one read.
+TEST_F(LayerTest, CompressionIsToldFromThePlainTarItMayLookLike) {
+  std::string bz = tarOf({file("BZh91AY", "plain")});
+  // gzip's magic is not UTF-8, which the writer refuses in a name: patch it in.
+  std::string gz = tarOf({file("..not-gzip", "plain")});
+  gz.replace(0, 2, "\x1f\x8b");
+  unsigned sum = 0;
+  for (size_t i = 0; i < 512; ++i) {
+    sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(gz[i]);
+  }
+  std::snprintf(&gz[148], 8, "%06o", sum);
+  gz[155] = ' ';
+  for (const auto& [raw, name] : {std::pair{bz, "BZh91AY"}, std::pair{gz, "\x1f\x8bnot-gzip"}}) {
+    auto r = applyBytes(raw, root_);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->diff_id, sha256Of(raw));
+    EXPECT_EQ(contents(name), "plain");
+  }
+  std::string raw = tarOf({file("gz", "squeezed")});
+  auto r = applyBytes(compress(raw, "gzip"), root_, 1);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->diff_id, sha256Of(raw));
+  EXPECT_EQ(contents("gz"), "squeezed");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@
 namespace berth::image {
 
 Sha256Pipeline::Sha256Pipeline(size_t block_size) : block_size_(block_size) {
-  for (auto& s : slots_) s = std::make_unique<char[]>(block_size);
+  // Not zeroed: the pages fault in as the blocks are first filled, off the helper's path,
+  // instead of all at once before the first block (~0.6 ms per MiB here).
+  for (auto& s : slots_) s = std::make_unique_for_overwrite<char[]>(block_size);
 }
 
 Sha256Pipeline::~Sha256Pipeline() {
@@ -38,7 +40,7 @@ void Sha256Pipeline::commit(size_t size) {
   }
   if (helper_.joinable()) {
     cv_.notify_all();
-  } else if (committed == 2) {
+  } else if (committed == 1) {
     try {
       helper_ = std::thread([this] { run(); });
     } catch (const std::system_error&) {

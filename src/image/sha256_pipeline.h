@@ -14,10 +14,10 @@
 // acquire() only kSlots blocks later: so the caller may go on reading the block it committed
 // last (a tar reader parsing it) until its next acquire().
 //
-// The helper thread starts with the second block (a stream of one block is hashed on the
-// caller's thread at finish(), as is everything if no thread can be started) and is joined by
-// finish() or the destructor, which abandons what is not hashed yet. One caller thread at a
-// time; not copyable.
+// The helper thread starts with the first block (an empty stream starts none; if no thread
+// can be started, acquire() and finish() hash on the caller's thread) and is joined by finish()
+// or the destructor, which abandons what is not hashed yet. One caller thread at a time; not
+// copyable.
 
 #include <array>
 #include <condition_variable>
