@@ -499,8 +499,23 @@ class Applier {
     }
   }
 
-  // The directory that will hold the entry, created (0755, like mkdir -p) where missing.
-  Result<Fd> parentOf(const std::vector<std::string>& parts) {
+  // The directory that will hold the entry, created (0755, like mkdir -p) where missing. The
+  // descriptor is the Applier's, valid until the next call. It is kept for the next entry, as
+  // tar lists a directory's entries together, and reused as long as nothing was removed since:
+  // only a removal can change where a path resolves (a name is never created over another;
+  // what holds it is removed first), so remove() is the one place that drops it.
+  Result<int> parentOf(const std::vector<std::string>& parts) {
+    std::string path = joinPrefix(parts, parts.size() - 1);
+    if (!parent_valid_ || path != parent_path_) {
+      parent_valid_ = false;  // in case the open fails
+      parent_ = BERTH_TRY(openParent(parts));
+      parent_path_ = std::move(path);
+      parent_valid_ = true;
+    }
+    return parent_.get();
+  }
+
+  Result<Fd> openParent(const std::vector<std::string>& parts) {
     size_t n = parts.size() - 1;
     Fd fd(openInRoot(root_, joinPrefix(parts, n), O_PATH | O_DIRECTORY));
     if (fd.get() >= 0) return fd;
@@ -533,6 +548,29 @@ class Applier {
     return fd;
   }
 
+  // Every removal goes through here, as it may change where the cached parent's path
+  // resolves (see parentOf).
+  Status remove(int dirfd, const std::string& name) {
+    parent_valid_ = false;
+    return removeAt(dirfd, name);
+  }
+
+  // Creates `base` in `parent` with `create`, an exclusive create (O_EXCL open, mkdirat,
+  // symlinkat…: -1 with errno on failure), after removing what holds the name if something
+  // does. Trying first saves a lookup for every entry that lands on a free name (all of them
+  // in a fresh snapshot).
+  template <typename Create>
+  Result<int> createReplacing(int parent, const std::string& base, std::string_view what,
+                              Create create) {
+    int rc = create();
+    if (rc < 0 && errno == EEXIST) {
+      BERTH_RETURN_IF_ERROR(remove(parent, base));
+      rc = create();
+    }
+    if (rc < 0) return errnoError(std::string(what), errno);
+    return rc;
+  }
+
   void created(const std::string& path) {
     created_.insert(path);
     for (size_t pos = path.find('/'); pos != std::string::npos; pos = path.find('/', pos + 1)) {
@@ -551,7 +589,7 @@ class Applier {
     for (const auto& n : names) {
       std::string child = path.empty() ? n : path + "/" + n;
       if (!fromThisLayer(child)) {
-        BERTH_RETURN_IF_ERROR(removeAt(fd, n));
+        BERTH_RETURN_IF_ERROR(remove(fd, n));
         continue;
       }
       auto st = BERTH_TRY(lstatAt(fd, n));
@@ -569,7 +607,7 @@ class Applier {
     std::string path = joinPrefix(parts, parts.size() - 1);
     if (mode_ == Whiteouts::kOverlay) {
       // The directory holds only this layer's entries: mark it for overlayfs.
-      (void)BERTH_TRY(parentOf(parts));
+      (void)BERTH_TRY(parentOf(parts));  // creates the directory if missing
       Fd dir(openInRoot(root_, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
       if (dir.get() < 0) return errnoError("open directory " + quote(path), errno);
       if (::fsetxattr(dir.get(), "trusted.overlay.opaque", "y", 1, 0) != 0)
@@ -596,16 +634,16 @@ class Applier {
     std::string path = parent.empty() ? victim : parent + "/" + victim;
     if (mode_ == Whiteouts::kOverlay) {
       if (fromThisLayer(path)) return okStatus();  // whiteouts hide lower layers only
-      Fd pdir = BERTH_TRY(parentOf(parts));
-      BERTH_RETURN_IF_ERROR(removeAt(pdir.get(), victim));
-      if (::mknodat(pdir.get(), victim.c_str(), S_IFCHR | 0000, makedev(0, 0)) != 0)
-        return errnoError("create whiteout for " + quote(path), errno);
+      int pdir = BERTH_TRY(parentOf(parts));
+      (void)BERTH_TRY(createReplacing(pdir, victim, "create whiteout for " + quote(path), [&] {
+        return ::mknodat(pdir, victim.c_str(), S_IFCHR | 0000, makedev(0, 0));
+      }));
       created(path);
       return okStatus();
     }
     Fd dir = BERTH_TRY(existingParentOf(parts));
     if (dir.get() < 0) return okStatus();
-    if (!fromThisLayer(path)) return removeAt(dir.get(), victim);
+    if (!fromThisLayer(path)) return remove(dir.get(), victim);
     struct stat st;
     if (::fstatat(dir.get(), victim.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
         !S_ISDIR(st.st_mode)) {
@@ -617,19 +655,22 @@ class Applier {
   }
 
   Status directory(const std::vector<std::string>& parts, const Meta& m) {
-    Fd parent = BERTH_TRY(parentOf(parts));
+    int parent = BERTH_TRY(parentOf(parts));
     const std::string& base = parts.back();
-    struct stat st;
-    bool is_dir =
-        ::fstatat(parent.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-    if (!is_dir) {
-      BERTH_RETURN_IF_ERROR(removeAt(parent.get(), base));
-      // Private until finish() sets the entry's mode.
-      if (::mkdirat(parent.get(), base.c_str(), 0700) != 0) {
-        return errnoError("create directory", errno);
+    // Private until finish() sets the entry's mode.
+    if (::mkdirat(parent, base.c_str(), 0700) != 0) {
+      if (errno != EEXIST) return errnoError("create directory", errno);
+      struct stat st;
+      bool is_dir =
+          ::fstatat(parent, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+      if (!is_dir) {  // a directory over a directory merges; over anything else, replaces it
+        BERTH_RETURN_IF_ERROR(remove(parent, base));
+        if (::mkdirat(parent, base.c_str(), 0700) != 0) {
+          return errnoError("create directory", errno);
+        }
       }
     }
-    Fd d(::openat(parent.get(), base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    Fd d(::openat(parent, base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (d.get() < 0) return errnoError("open directory", errno);
     BERTH_RETURN_IF_ERROR(ownerResult(::fchown(d.get(), m.uid, m.gid), m));
     BERTH_RETURN_IF_ERROR(setXattrs(m, [&](const char* n, const void* v, size_t s) {
@@ -643,12 +684,12 @@ class Applier {
 
   Status regular(archive* a, archive_entry* e, const std::vector<std::string>& parts,
                  const Meta& m) {
-    Fd parent = BERTH_TRY(parentOf(parts));
+    int parent = BERTH_TRY(parentOf(parts));
     const std::string& base = parts.back();
-    BERTH_RETURN_IF_ERROR(removeAt(parent.get(), base));
-    Fd f(::openat(parent.get(), base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  0600));
-    if (f.get() < 0) return errnoError("create file", errno);
+    Fd f(BERTH_TRY(createReplacing(parent, base, "create file", [&] {
+      return ::openat(parent, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      0600);
+    })));
     BERTH_RETURN_IF_ERROR(writeContents(a, e, f.get(), stream_));
     // chown clears setuid bits and file capabilities, so it goes first; the mode goes after
     // the xattrs, which an unprivileged owner cannot set on a read-only file.
@@ -687,25 +728,22 @@ class Applier {
   // resolve inside the container's root.
   Status symlink(const std::vector<std::string>& parts, const char* target, const Meta& m) {
     if (!target || !*target) return invalidArgument("symlink without a target");
-    Fd parent = BERTH_TRY(parentOf(parts));
+    int parent = BERTH_TRY(parentOf(parts));
     const std::string& base = parts.back();
-    BERTH_RETURN_IF_ERROR(removeAt(parent.get(), base));
-    if (::symlinkat(target, parent.get(), base.c_str()) != 0) {
-      return errnoError("create symlink to " + quote(target), errno);
-    }
-    BERTH_RETURN_IF_ERROR(metaByName(parent.get(), base, m, true));
+    (void)BERTH_TRY(createReplacing(parent, base, "create symlink to " + quote(target),
+                                    [&] { return ::symlinkat(target, parent, base.c_str()); }));
+    BERTH_RETURN_IF_ERROR(metaByName(parent, base, m, true));
     created(joinPrefix(parts, parts.size()));
     return okStatus();
   }
 
   Status fifo(const std::vector<std::string>& parts, const Meta& m) {
-    Fd parent = BERTH_TRY(parentOf(parts));
+    int parent = BERTH_TRY(parentOf(parts));
     const std::string& base = parts.back();
-    BERTH_RETURN_IF_ERROR(removeAt(parent.get(), base));
-    if (::mknodat(parent.get(), base.c_str(), S_IFIFO | 0600, 0) != 0) {
-      return errnoError("create fifo", errno);
-    }
-    BERTH_RETURN_IF_ERROR(metaByName(parent.get(), base, m, false));
+    (void)BERTH_TRY(createReplacing(parent, base, "create fifo", [&] {
+      return ::mknodat(parent, base.c_str(), S_IFIFO | 0600, 0);
+    }));
+    BERTH_RETURN_IF_ERROR(metaByName(parent, base, m, false));
     created(joinPrefix(parts, parts.size()));
     return okStatus();
   }
@@ -725,17 +763,20 @@ class Applier {
     if (!tst.ok()) return tst.error().context(what);
     if (S_ISDIR(tst->st_mode)) return invalidArgument(what + ": target is a directory");
 
-    Fd parent = BERTH_TRY(parentOf(parts));
+    int parent = BERTH_TRY(parentOf(parts));
     const std::string& base = parts.back();
     struct stat st;
-    if (::fstatat(parent.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        st.st_dev == tst->st_dev && st.st_ino == tst->st_ino) {
-      created(joinPrefix(parts, parts.size()));
-      return okStatus();  // already that file (the target is the entry itself, or re-linked)
-    }
-    BERTH_RETURN_IF_ERROR(removeAt(parent.get(), base));
-    if (::linkat(tparent->get(), tbase.c_str(), parent.get(), base.c_str(), 0) != 0) {
-      return errnoError(what, errno);
+    if (::linkat(tparent->get(), tbase.c_str(), parent, base.c_str(), 0) != 0) {
+      if (errno != EEXIST) return errnoError(what, errno);
+      // Already that file (the target is the entry itself, or re-linked): nothing to do.
+      bool same = ::fstatat(parent, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                  st.st_dev == tst->st_dev && st.st_ino == tst->st_ino;
+      if (!same) {
+        BERTH_RETURN_IF_ERROR(remove(parent, base));
+        if (::linkat(tparent->get(), tbase.c_str(), parent, base.c_str(), 0) != 0) {
+          return errnoError(what, errno);
+        }
+      }
     }
     created(joinPrefix(parts, parts.size()));
     return okStatus();
@@ -750,6 +791,9 @@ class Applier {
   int root_;
   const Stream& stream_;
   Whiteouts mode_;
+  Fd parent_;                             // the last entry's parent directory (see parentOf)
+  std::string parent_path_;               // its path in the layer
+  bool parent_valid_ = false;             // nothing was removed since it was opened
   std::map<std::string, DirFixup> dirs_;  // by path: deepest come last
   std::set<std::string> created_;         // paths this layer wrote
   std::set<std::string> ancestors_;       // directories above them

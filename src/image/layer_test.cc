@@ -550,5 +550,18 @@ TEST_F(LayerTest, LaterEntriesReplaceEarlierOnesOfTheSameLayer) {
   EXPECT_EQ(lst("y").st_ino, lst("x").st_ino);
 }
 
+// Each entry's parent is looked up in the tree as the entries before it left it, even when
+// one of them replaced a directory that earlier entries were written into.
+TEST_F(LayerTest, EntriesFollowAParentReplacedEarlierInTheLayer) {
+  applyOk({dir("e/"), file("d/a", "1"), symlink("d", "e"), file("d/b", "2"), file("e/c", "3"),
+           dir("d2/"), file("d2/x", "4"), file("d2", "not a directory any more")});
+  EXPECT_TRUE(S_ISLNK(lst("d").st_mode));
+  EXPECT_EQ(contents("e/b"), "2");
+  EXPECT_EQ(contents("e/c"), "3");
+  EXPECT_EQ(contents("d2"), "not a directory any more");
+  EXPECT_NE(applyFails(tarOf({file("f/a", "1"), file("f", "x"), file("f/b", "2")})), "");
+  EXPECT_EQ(contents("f"), "x");
+}
+
 }  // namespace
 }  // namespace berth::image
