@@ -573,8 +573,11 @@ class Applier {
 
   void created(const std::string& path) {
     created_.insert(path);
-    for (size_t pos = path.find('/'); pos != std::string::npos; pos = path.find('/', pos + 1)) {
-      ancestors_.insert(path.substr(0, pos));
+    // Deepest first: once one is known, so are those above it (most entries share a parent
+    // with the entry before).
+    for (size_t pos = path.rfind('/'); pos != std::string::npos && pos > 0;
+         pos = path.rfind('/', pos - 1)) {
+      if (!ancestors_.insert(path.substr(0, pos)).second) break;
     }
   }
   bool fromThisLayer(const std::string& path) const {

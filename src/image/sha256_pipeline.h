@@ -14,10 +14,10 @@
 // acquire() only kSlots blocks later: so the caller may go on reading the block it committed
 // last (a tar reader parsing it) until its next acquire().
 //
-// The helper thread starts with the first block (an empty stream starts none; if no thread
-// can be started, acquire() and finish() hash on the caller's thread) and is joined by finish()
-// or the destructor, which abandons what is not hashed yet. One caller thread at a time; not
-// copyable.
+// The helper thread starts with the pipeline, so that it sets the hash up while the caller
+// reads the first block (if no thread can be started, acquire() and finish() hash on the
+// caller's thread), and is joined by finish() or the destructor, which abandons what is not
+// hashed yet. One caller thread at a time; not copyable.
 
 #include <array>
 #include <condition_variable>
@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "image/digest.h"
@@ -59,11 +60,11 @@ class Sha256Pipeline {
   std::array<size_t, kSlots> sizes_ = {};  // of the block each slot holds
   std::mutex mu_;
   std::condition_variable cv_;
-  uint64_t committed_ = 0;  // GUARDED_BY(mu_): blocks committed; block b is in slot b % kSlots
-  uint64_t hashed_ = 0;     // GUARDED_BY(mu_): blocks the helper has hashed
-  bool finishing_ = false;  // GUARDED_BY(mu_): hash what is left, then stop
-  bool abandon_ = false;    // GUARDED_BY(mu_): stop now
-  Sha256 sha_;              // the helper's while it runs, the caller's before and after
+  uint64_t committed_ = 0;     // GUARDED_BY(mu_): blocks committed; block b is in slot b % kSlots
+  uint64_t hashed_ = 0;        // GUARDED_BY(mu_): blocks the helper has hashed
+  bool finishing_ = false;     // GUARDED_BY(mu_): hash what is left, then stop
+  bool abandon_ = false;       // GUARDED_BY(mu_): stop now
+  std::optional<Sha256> sha_;  // the helper's while it runs, the caller's after
   std::thread helper_;
 };
 
