@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Loading and saving a ~100 MB image of 5 layers (busybox + 4 layers of 24 MiB of random
 # data, uncompressed docker-archive): berth vs podman (overlay storage) vs skopeo, side by
-# side with hyperfine. Then berth's layer unpack speed against the disk's write speed.
+# side with hyperfine. Then berth's layer unpack against GNU tar and the disk's write speed:
+# bench/layer_unpack.sh (BENCH_CHRT=1 reaches it).
 # Usage: bash bench/image_load_save.sh [RUNS]   (as root, after scripts/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,14 +78,4 @@ report() {  # file, reference name
 echo "load (median of $runs):"; report "$work/load.json"
 echo "save (median of $runs):"; report "$work/save.json"
 
-# Unpack speed: berth's layer applier vs GNU tar on the same 24 MiB layer, and writing
-# the same bytes with dd (page cache, then with fsync) for the disk's speed.
-unpack=$PWD/build/bin/unpack_layer
-layer_mb=$(( $(stat -c %s "$work/arch/l1.tar") / 1000000 ))
-hyperfine --runs "$runs" --export-json "$work/unpack.json" \
-  -n "berth unpack" --prepare "rm -rf $work/u; mkdir $work/u" "$unpack $work/arch/l1.tar $work/u" \
-  -n "tar -x" --prepare "rm -rf $work/u; mkdir $work/u" "tar -xf $work/arch/l1.tar -C $work/u" \
-  -n "dd" --prepare "rm -f $work/dd.out" "dd if=$work/arch/l1.tar of=$work/dd.out bs=1M status=none" \
-  -n "dd fsync" --prepare "rm -f $work/dd.out" "dd if=$work/arch/l1.tar of=$work/dd.out bs=1M conv=fsync status=none" >/dev/null
-echo "unpack of one ${layer_mb} MB layer (median of $runs):"
-jq -r --arg mb "$layer_mb" '.results[] | "  \(.command): \(.median*1000|floor) ms (\(($mb|tonumber)/.median|floor) MB/s)"' "$work/unpack.json"
+bash bench/layer_unpack.sh "$runs"

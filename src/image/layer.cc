@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,16 +24,23 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "image/sha256_pipeline.h"
 #include "sys/fd.h"
 
 // How a layer flows:
 //
-//   Reader ─► outer archive (gzip/zstd/xz/bzip2 or none; "raw" format) ─► sha256 + byte count
+//   Reader ─► outer archive (gzip/zstd/xz/bzip2; "raw" format) ─► sha256 + byte count
 //          ─► inner archive (tar formats only) ─► one Applier call per entry
+//
+// A stream that does not start with one of those compressions' magic numbers is a plain tar
+// (docker save writes them) and skips the outer archive: it is read straight into the blocks
+// the tar reader parses, saving a copy of every byte.
 //
 // Every byte the outer archive decompresses is hashed on its way to the tar reader, and what
 // the tar reader leaves after its end-of-archive marker (block padding) is drained into the
-// hash too, so diff_id covers the whole uncompressed stream.
+// hash too, so diff_id covers the whole uncompressed stream. The hash runs on a helper thread
+// (Sha256Pipeline) while this one reads, parses and writes: it costs as much as the copies
+// in and out of the page cache, and would otherwise add its whole time to the unpack.
 //
 // The Applier does the filesystem work itself with *at() calls relative to a descriptor of
 // `dir`. Parent directories are resolved with openat2(RESOLVE_IN_ROOT), so a symlink already in
@@ -44,7 +52,9 @@
 namespace berth::image {
 namespace {
 
-constexpr size_t kBufferSize = 128 * 1024;
+// Reads and blocks for the tar reader of 1 MiB: few syscalls, and file data goes to pwrite in
+// pieces of up to that size.
+constexpr size_t kBufferSize = 1 << 20;
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 
@@ -67,34 +77,43 @@ std::string archiveCause(archive* a, const char* fallback = "unknown archive err
 // ---------------------------------------------------------------------------------------------
 // The byte stream: decompression, hashing, tar reading.
 
+// Whether a stream starting with `head` may be compressed in one of the formats the outer
+// archive decodes: their magic numbers, as libarchive's bidders look for them (a zstd stream may
+// start with a skippable frame). Anything else is read as a plain tar, which a match would not
+// change: libarchive passes a stream no filter claims through as it is.
+bool mayBeCompressed(std::string_view head) {
+  auto starts = [&](std::string_view magic) { return head.substr(0, magic.size()) == magic; };
+  if (starts("\x1f\x8b") || starts("BZh") ||
+      starts(std::string_view("\xfd"
+                              "7zXZ\0",
+                              6)) ||
+      starts("\x28\xb5\x2f\xfd")) {
+    return true;
+  }
+  return head.size() >= 4 && (static_cast<unsigned char>(head[0]) & 0xf0) == 0x50 &&
+         head.substr(1, 3) == "\x2a\x4d\x18";
+}
+
 class Stream {
  public:
-  explicit Stream(const Reader& read) : read_(read), in_(kBufferSize), out_(kBufferSize) {}
+  explicit Stream(const Reader& read)
+      : read_(read), in_(std::make_unique_for_overwrite<char[]>(kBufferSize)), sha_(kBufferSize) {}
 
   Status open() {
-    outer_.reset(archive_read_new());
     inner_.reset(archive_read_new());
-    if (!outer_ || !inner_) return internalError("allocate archive reader: out of memory");
-    // The compressions layers come in (gzip, zstd; xz and bzip2 from old tooling). Not
-    // archive_read_support_filter_all: it would also accept uuencode, rpm, and filters that
-    // libarchive always runs as external programs (lrzip, grzip) on untrusted input.
-    for (auto add : {archive_read_support_filter_gzip, archive_read_support_filter_zstd,
-                     archive_read_support_filter_xz, archive_read_support_filter_bzip2}) {
-      // ARCHIVE_WARN: this libarchive lacks the library and will run the tool instead.
-      if (add(outer_.get()) < ARCHIVE_WARN) {
-        return internalError("set up layer decompression: " + archiveCause(outer_.get()));
-      }
+    if (!inner_) return internalError("allocate archive reader: out of memory");
+    if (archive_read_support_format_tar(inner_.get()) != ARCHIVE_OK) {
+      return internalError("set up layer reader: " + archiveCause(inner_.get()));
     }
-    if (archive_read_support_format_raw(outer_.get()) != ARCHIVE_OK ||
-        archive_read_support_format_tar(inner_.get()) != ARCHIVE_OK) {
-      return internalError("set up layer reader: " + archiveCause(outer_.get()));
+    // Enough of the stream to tell a compressed one from a plain tar.
+    while (head_ < kSniffSize) {
+      auto n = readSome(in_.get() + head_, kBufferSize - head_);
+      if (!n.ok()) return n.error().context("open layer stream");
+      if (*n == 0) break;
+      head_ += *n;
     }
-    archive_entry* entry = nullptr;
-    if (archive_read_open(outer_.get(), this, nullptr, &Stream::readLayer, nullptr) != ARCHIVE_OK ||
-        archive_read_next_header(outer_.get(), &entry) != ARCHIVE_OK) {
-      if (!error_ && !read_any_) return invalidArgument("open layer stream: empty stream");
-      return failure(outer_.get()).context("open layer stream");
-    }
+    if (head_ == 0) return invalidArgument("open layer stream: empty stream");
+    if (mayBeCompressed(std::string_view(in_.get(), head_))) BERTH_RETURN_IF_ERROR(openOuter());
     if (archive_read_open(inner_.get(), this, nullptr, &Stream::readTar, nullptr) != ARCHIVE_OK) {
       return failure(inner_.get()).context("open tar stream");
     }
@@ -123,37 +142,89 @@ class Stream {
   }
 
  private:
-  // Fills out_ with decompressed bytes and hashes them; 0 at the end.
-  Result<size_t> pull() {
-    if (outer_eof_) return size_t{0};
-    la_ssize_t n = archive_read_data(outer_.get(), out_.data(), out_.size());
-    if (n < 0) {
-      if (!error_) {
-        error_ =
-            invalidArgument(archiveCause(outer_.get(), "truncated or corrupt compressed stream"));
+  static constexpr size_t kSniffSize = 6;  // the longest magic number, xz's
+
+  // The outer archive decompresses what the Reader gives, starting with the head_ bytes
+  // already read into in_.
+  Status openOuter() {
+    outer_.reset(archive_read_new());
+    if (!outer_) return internalError("allocate archive reader: out of memory");
+    // The compressions layers come in (gzip, zstd; xz and bzip2 from old tooling). Not
+    // archive_read_support_filter_all: it would also accept uuencode, rpm, and filters that
+    // libarchive always runs as external programs (lrzip, grzip) on untrusted input.
+    for (auto add : {archive_read_support_filter_gzip, archive_read_support_filter_zstd,
+                     archive_read_support_filter_xz, archive_read_support_filter_bzip2}) {
+      // ARCHIVE_WARN: this libarchive lacks the library and will run the tool instead.
+      if (add(outer_.get()) < ARCHIVE_WARN) {
+        return internalError("set up layer decompression: " + archiveCause(outer_.get()));
       }
-      return *error_;
     }
-    if (n == 0) {
-      outer_eof_ = true;
+    if (archive_read_support_format_raw(outer_.get()) != ARCHIVE_OK) {
+      return internalError("set up layer reader: " + archiveCause(outer_.get()));
+    }
+    archive_entry* entry = nullptr;
+    if (archive_read_open(outer_.get(), this, nullptr, &Stream::readLayer, nullptr) != ARCHIVE_OK ||
+        archive_read_next_header(outer_.get(), &entry) != ARCHIVE_OK) {
+      return failure(outer_.get()).context("open layer stream");
+    }
+    return okStatus();
+  }
+
+  // The Reader's next bytes; its error is kept as the stream's.
+  Result<size_t> readSome(char* buf, size_t size) {
+    auto n = read_(buf, size);
+    if (!n.ok()) {
+      error_ = n.error();
+      return n.error();
+    }
+    return std::min(*n, size);
+  }
+
+  // Fills block_ with the next bytes of the tar stream and queues them for hashing; 0 at the
+  // end. The previous block is no longer in use: the tar reader asks for the next one only
+  // when done with the last.
+  Result<size_t> pull() {
+    if (eof_) return size_t{0};
+    block_ = sha_.acquire();
+    auto n = outer_ ? decompress() : plain();
+    if (!n.ok()) return n;
+    if (*n == 0) {
+      eof_ = true;
       return size_t{0};
     }
-    sha_.update(out_.data(), static_cast<size_t>(n));
-    size_ += static_cast<uint64_t>(n);
-    return static_cast<size_t>(n);
+    sha_.commit(*n);
+    size_ += *n;
+    return *n;
+  }
+
+  // A plain tar goes from the Reader straight into the blocks: no copy but the first bytes'.
+  Result<size_t> plain() {
+    if (head_ == 0) return readSome(block_, sha_.blockSize());
+    size_t n = std::exchange(head_, 0);
+    std::memcpy(block_, in_.get(), n);
+    return n;
+  }
+
+  Result<size_t> decompress() {
+    la_ssize_t n = archive_read_data(outer_.get(), block_, sha_.blockSize());
+    if (n >= 0) return static_cast<size_t>(n);
+    if (!error_) {
+      error_ =
+          invalidArgument(archiveCause(outer_.get(), "truncated or corrupt compressed stream"));
+    }
+    return *error_;
   }
 
   static la_ssize_t readLayer(archive* a, void* self, const void** buf) {
     auto* s = static_cast<Stream*>(self);
-    auto n = s->read_(s->in_.data(), s->in_.size());
+    *buf = s->in_.get();
+    if (s->head_ > 0) return static_cast<la_ssize_t>(std::exchange(s->head_, 0));
+    auto n = s->readSome(s->in_.get(), kBufferSize);
     if (!n.ok()) {
-      s->error_ = n.error();
       archive_set_error(a, EIO, "%s", n.error().message().c_str());
       return -1;
     }
-    if (*n > 0) s->read_any_ = true;
-    *buf = s->in_.data();
-    return static_cast<la_ssize_t>(std::min(*n, s->in_.size()));
+    return static_cast<la_ssize_t>(*n);
   }
 
   static la_ssize_t readTar(archive* a, void* self, const void** buf) {
@@ -163,19 +234,19 @@ class Stream {
       archive_set_error(a, EIO, "%s", n.error().message().c_str());
       return -1;
     }
-    *buf = s->out_.data();
+    *buf = s->block_;
     return static_cast<la_ssize_t>(*n);
   }
 
   const Reader& read_;
-  std::vector<char> in_;
-  std::vector<char> out_;
-  ArchivePtr outer_;
+  std::unique_ptr<char[]> in_;  // what the Reader gives, before decompression
+  size_t head_ = 0;             // bytes at the start of in_ read but not yet passed on
+  ArchivePtr outer_;            // decompression; none for a plain tar
   ArchivePtr inner_;
-  bool read_any_ = false;  // the Reader gave at least one byte
-  bool outer_eof_ = false;
+  bool eof_ = false;
   std::optional<Error> error_;
-  Sha256 sha_;
+  Sha256Pipeline sha_;  // owns the blocks the tar reader reads
+  char* block_ = nullptr;
   uint64_t size_ = 0;
 };
 
@@ -428,8 +499,23 @@ class Applier {
     }
   }
 
-  // The directory that will hold the entry, created (0755, like mkdir -p) where missing.
-  Result<Fd> parentOf(const std::vector<std::string>& parts) {
+  // The directory that will hold the entry, created (0755, like mkdir -p) where missing. The
+  // descriptor is the Applier's, valid until the next call. It is kept for the next entry, as
+  // tar lists a directory's entries together, and reused as long as nothing was removed since:
+  // only a removal can change where a path resolves (a name is never created over another;
+  // what holds it is removed first), so remove() is the one place that drops it.
+  Result<int> parentOf(const std::vector<std::string>& parts) {
+    std::string path = joinPrefix(parts, parts.size() - 1);
+    if (!parent_valid_ || path != parent_path_) {
+      parent_valid_ = false;  // in case the open fails
+      parent_ = BERTH_TRY(openParent(parts));
+      parent_path_ = std::move(path);
+      parent_valid_ = true;
+    }
+    return parent_.get();
+  }
+
+  Result<Fd> openParent(const std::vector<std::string>& parts) {
     size_t n = parts.size() - 1;
     Fd fd(openInRoot(root_, joinPrefix(parts, n), O_PATH | O_DIRECTORY));
     if (fd.get() >= 0) return fd;
@@ -462,10 +548,36 @@ class Applier {
     return fd;
   }
 
+  // Every removal goes through here, as it may change where the cached parent's path
+  // resolves (see parentOf).
+  Status remove(int dirfd, const std::string& name) {
+    parent_valid_ = false;
+    return removeAt(dirfd, name);
+  }
+
+  // Creates `base` in `parent` with `create`, an exclusive create (O_EXCL open, mkdirat,
+  // symlinkat…: -1 with errno on failure), after removing what holds the name if something
+  // does. Trying first saves a lookup for every entry that lands on a free name (all of them
+  // in a fresh snapshot).
+  template <typename Create>
+  Result<int> createReplacing(int parent, const std::string& base, std::string_view what,
+                              Create create) {
+    int rc = create();
+    if (rc < 0 && errno == EEXIST) {
+      BERTH_RETURN_IF_ERROR(remove(parent, base));
+      rc = create();
+    }
+    if (rc < 0) return errnoError(std::string(what), errno);
+    return rc;
+  }
+
   void created(const std::string& path) {
     created_.insert(path);
-    for (size_t pos = path.find('/'); pos != std::string::npos; pos = path.find('/', pos + 1)) {
-      ancestors_.insert(path.substr(0, pos));
+    // Deepest first: once one is known, so are those above it (most entries share a parent
+    // with the entry before).
+    for (size_t pos = path.rfind('/'); pos != std::string::npos && pos > 0;
+         pos = path.rfind('/', pos - 1)) {
+      if (!ancestors_.insert(path.substr(0, pos)).second) break;
     }
   }
   bool fromThisLayer(const std::string& path) const {
@@ -480,7 +592,7 @@ class Applier {
     for (const auto& n : names) {
       std::string child = path.empty() ? n : path + "/" + n;
       if (!fromThisLayer(child)) {
-        BERTH_RETURN_IF_ERROR(removeAt(fd, n));
+        BERTH_RETURN_IF_ERROR(remove(fd, n));
         continue;
       }
       auto st = BERTH_TRY(lstatAt(fd, n));
@@ -498,7 +610,7 @@ class Applier {
     std::string path = joinPrefix(parts, parts.size() - 1);
     if (mode_ == Whiteouts::kOverlay) {
       // The directory holds only this layer's entries: mark it for overlayfs.
-      (void)BERTH_TRY(parentOf(parts));
+      (void)BERTH_TRY(parentOf(parts));  // creates the directory if missing
       Fd dir(openInRoot(root_, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
       if (dir.get() < 0) return errnoError("open directory " + quote(path), errno);
       if (::fsetxattr(dir.get(), "trusted.overlay.opaque", "y", 1, 0) != 0)
@@ -525,16 +637,16 @@ class Applier {
     std::string path = parent.empty() ? victim : parent + "/" + victim;
     if (mode_ == Whiteouts::kOverlay) {
       if (fromThisLayer(path)) return okStatus();  // whiteouts hide lower layers only
-      Fd pdir = BERTH_TRY(parentOf(parts));
-      BERTH_RETURN_IF_ERROR(removeAt(pdir.get(), victim));
-      if (::mknodat(pdir.get(), victim.c_str(), S_IFCHR | 0000, makedev(0, 0)) != 0)
-        return errnoError("create whiteout for " + quote(path), errno);
+      int pdir = BERTH_TRY(parentOf(parts));
+      (void)BERTH_TRY(createReplacing(pdir, victim, "create whiteout for " + quote(path), [&] {
+        return ::mknodat(pdir, victim.c_str(), S_IFCHR | 0000, makedev(0, 0));
+      }));
       created(path);
       return okStatus();
     }
     Fd dir = BERTH_TRY(existingParentOf(parts));
     if (dir.get() < 0) return okStatus();
-    if (!fromThisLayer(path)) return removeAt(dir.get(), victim);
+    if (!fromThisLayer(path)) return remove(dir.get(), victim);
     struct stat st;
     if (::fstatat(dir.get(), victim.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
         !S_ISDIR(st.st_mode)) {
@@ -546,19 +658,22 @@ class Applier {
   }
 
   Status directory(const std::vector<std::string>& parts, const Meta& m) {
-    Fd parent = BERTH_TRY(parentOf(parts));
+    int parent = BERTH_TRY(parentOf(parts));
     const std::string& base = parts.back();
-    struct stat st;
-    bool is_dir =
-        ::fstatat(parent.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-    if (!is_dir) {
-      BERTH_RETURN_IF_ERROR(removeAt(parent.get(), base));
-      // Private until finish() sets the entry's mode.
-      if (::mkdirat(parent.get(), base.c_str(), 0700) != 0) {
-        return errnoError("create directory", errno);
+    // Private until finish() sets the entry's mode.
+    if (::mkdirat(parent, base.c_str(), 0700) != 0) {
+      if (errno != EEXIST) return errnoError("create directory", errno);
+      struct stat st;
+      bool is_dir =
+          ::fstatat(parent, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+      if (!is_dir) {  // a directory over a directory merges; over anything else, replaces it
+        BERTH_RETURN_IF_ERROR(remove(parent, base));
+        if (::mkdirat(parent, base.c_str(), 0700) != 0) {
+          return errnoError("create directory", errno);
+        }
       }
     }
-    Fd d(::openat(parent.get(), base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    Fd d(::openat(parent, base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (d.get() < 0) return errnoError("open directory", errno);
     BERTH_RETURN_IF_ERROR(ownerResult(::fchown(d.get(), m.uid, m.gid), m));
     BERTH_RETURN_IF_ERROR(setXattrs(m, [&](const char* n, const void* v, size_t s) {
@@ -572,12 +687,12 @@ class Applier {
 
   Status regular(archive* a, archive_entry* e, const std::vector<std::string>& parts,
                  const Meta& m) {
-    Fd parent = BERTH_TRY(parentOf(parts));
+    int parent = BERTH_TRY(parentOf(parts));
     const std::string& base = parts.back();
-    BERTH_RETURN_IF_ERROR(removeAt(parent.get(), base));
-    Fd f(::openat(parent.get(), base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  0600));
-    if (f.get() < 0) return errnoError("create file", errno);
+    Fd f(BERTH_TRY(createReplacing(parent, base, "create file", [&] {
+      return ::openat(parent, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      0600);
+    })));
     BERTH_RETURN_IF_ERROR(writeContents(a, e, f.get(), stream_));
     // chown clears setuid bits and file capabilities, so it goes first; the mode goes after
     // the xattrs, which an unprivileged owner cannot set on a read-only file.
@@ -616,25 +731,22 @@ class Applier {
   // resolve inside the container's root.
   Status symlink(const std::vector<std::string>& parts, const char* target, const Meta& m) {
     if (!target || !*target) return invalidArgument("symlink without a target");
-    Fd parent = BERTH_TRY(parentOf(parts));
+    int parent = BERTH_TRY(parentOf(parts));
     const std::string& base = parts.back();
-    BERTH_RETURN_IF_ERROR(removeAt(parent.get(), base));
-    if (::symlinkat(target, parent.get(), base.c_str()) != 0) {
-      return errnoError("create symlink to " + quote(target), errno);
-    }
-    BERTH_RETURN_IF_ERROR(metaByName(parent.get(), base, m, true));
+    (void)BERTH_TRY(createReplacing(parent, base, "create symlink to " + quote(target),
+                                    [&] { return ::symlinkat(target, parent, base.c_str()); }));
+    BERTH_RETURN_IF_ERROR(metaByName(parent, base, m, true));
     created(joinPrefix(parts, parts.size()));
     return okStatus();
   }
 
   Status fifo(const std::vector<std::string>& parts, const Meta& m) {
-    Fd parent = BERTH_TRY(parentOf(parts));
+    int parent = BERTH_TRY(parentOf(parts));
     const std::string& base = parts.back();
-    BERTH_RETURN_IF_ERROR(removeAt(parent.get(), base));
-    if (::mknodat(parent.get(), base.c_str(), S_IFIFO | 0600, 0) != 0) {
-      return errnoError("create fifo", errno);
-    }
-    BERTH_RETURN_IF_ERROR(metaByName(parent.get(), base, m, false));
+    (void)BERTH_TRY(createReplacing(parent, base, "create fifo", [&] {
+      return ::mknodat(parent, base.c_str(), S_IFIFO | 0600, 0);
+    }));
+    BERTH_RETURN_IF_ERROR(metaByName(parent, base, m, false));
     created(joinPrefix(parts, parts.size()));
     return okStatus();
   }
@@ -654,17 +766,20 @@ class Applier {
     if (!tst.ok()) return tst.error().context(what);
     if (S_ISDIR(tst->st_mode)) return invalidArgument(what + ": target is a directory");
 
-    Fd parent = BERTH_TRY(parentOf(parts));
+    int parent = BERTH_TRY(parentOf(parts));
     const std::string& base = parts.back();
     struct stat st;
-    if (::fstatat(parent.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        st.st_dev == tst->st_dev && st.st_ino == tst->st_ino) {
-      created(joinPrefix(parts, parts.size()));
-      return okStatus();  // already that file (the target is the entry itself, or re-linked)
-    }
-    BERTH_RETURN_IF_ERROR(removeAt(parent.get(), base));
-    if (::linkat(tparent->get(), tbase.c_str(), parent.get(), base.c_str(), 0) != 0) {
-      return errnoError(what, errno);
+    if (::linkat(tparent->get(), tbase.c_str(), parent, base.c_str(), 0) != 0) {
+      if (errno != EEXIST) return errnoError(what, errno);
+      // Already that file (the target is the entry itself, or re-linked): nothing to do.
+      bool same = ::fstatat(parent, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                  st.st_dev == tst->st_dev && st.st_ino == tst->st_ino;
+      if (!same) {
+        BERTH_RETURN_IF_ERROR(remove(parent, base));
+        if (::linkat(tparent->get(), tbase.c_str(), parent, base.c_str(), 0) != 0) {
+          return errnoError(what, errno);
+        }
+      }
     }
     created(joinPrefix(parts, parts.size()));
     return okStatus();
@@ -679,6 +794,9 @@ class Applier {
   int root_;
   const Stream& stream_;
   Whiteouts mode_;
+  Fd parent_;                             // the last entry's parent directory (see parentOf)
+  std::string parent_path_;               // its path in the layer
+  bool parent_valid_ = false;             // nothing was removed since it was opened
   std::map<std::string, DirFixup> dirs_;  // by path: deepest come last
   std::set<std::string> created_;         // paths this layer wrote
   std::set<std::string> ancestors_;       // directories above them

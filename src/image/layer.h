@@ -24,7 +24,8 @@
 //   - unprivileged callers keep files as their own (chown EPERM is ignored when euid != 0);
 //     security.* xattrs the host refuses (EPERM, ENOTSUP) are dropped, others must land.
 // Errors read "apply layer: entry 'name': cause"; a Reader error keeps its code. Calls on
-// different directories may run concurrently; nothing else may change `dir` meanwhile.
+// different directories may run concurrently; nothing else may change `dir` meanwhile. Each
+// call hashes the stream on a helper thread of its own, joined before it returns.
 
 #include <cstdint>
 #include <functional>
