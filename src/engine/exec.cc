@@ -185,7 +185,8 @@ Result<sys::Fd> Engine::execStart(const std::string& exec_id, bool detach) {
   x->dir = opts_.exec_root + "/exec/" + x->id;
   BERTH_RETURN_IF_ERROR(sys::mkdirAll(x->dir, 0700));
   std::string process_file = x->dir + "/process.json";
-  BERTH_RETURN_IF_ERROR(sys::writeFileAtomic(process_file, proc.dump()));
+  // Read once by the runtime right below; the exec root is volatile: no flush.
+  BERTH_RETURN_IF_ERROR(sys::replaceFile(process_file, proc.dump()));
 
   std::vector<std::string> args = {opts_.runtime, "--root",    rs.root(),
                                    "exec",        "--process", process_file};
