@@ -286,8 +286,7 @@ Result<std::string> Engine::create(ContainerConfig config) {
       BERTH_RETURN_IF_ERROR(sys::mkdirAll(dir + sub, 0700));
     ::chmod((dir + "/upper").c_str(), 0755);
     ::chmod(dir.c_str(), 0711);
-    // Which image the container uses, for `berth rmi` to refuse removing it.
-    return sys::writeFileAtomic(dir + "/image", c.image_id);
+    return okStatus();
   }();
   auto entry = std::make_shared<Entry>();
   entry->c = c;
