@@ -297,6 +297,7 @@ class Engine {
   std::unique_ptr<class ExitWatcher> watcher_;
   std::unique_ptr<class Timers> timers_;
   std::unique_ptr<class Trash> trash_;
+  std::unique_ptr<class CgroupWarmup> warmup_;  // kicked by create, start and exec
   std::unique_ptr<NetworkManager> net_;
 
   std::function<Status(const ContainerConfig&)> create_check_;

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "engine/cgroup_warmup.h"
 #include "engine/container_spec.h"
 #include "engine/entry.h"
 #include "engine/monitor_client.h"
@@ -144,6 +145,7 @@ Result<std::string> Engine::execCreate(const std::string& ref, const ExecConfig&
 }
 
 Result<sys::Fd> Engine::execStart(const std::string& exec_id, bool detach) {
+  warmup_->kick();  // the runtime's exec joins the container's cgroups
   std::shared_ptr<Exec> x;
   {
     std::lock_guard lock(mu_);

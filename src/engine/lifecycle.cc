@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/strings.h"
+#include "engine/cgroup_warmup.h"
 #include "engine/container_spec.h"
 #include "engine/container_store.h"
 #include "engine/entry.h"
@@ -109,6 +110,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& o) {
   e->store_ = BERTH_TRY(ContainerStore::open(opts.root + "/engine.db"));
   e->images_ = BERTH_TRY(ImageAccess::open(opts.root));
   e->trash_ = BERTH_TRY(Trash::open(opts.root + "/trash"));
+  e->warmup_ = std::make_unique<CgroupWarmup>();
   NetworkOptions net = opts.net;
   if (net.netns_dir.empty()) net.netns_dir = opts.exec_root + "/netns";
   e->opts_.net.netns_dir = net.netns_dir;
@@ -263,6 +265,7 @@ void Engine::publish(const Container& c, const std::string& action,
 }
 
 Result<std::string> Engine::create(ContainerConfig config) {
+  warmup_->kick();  // a start is likely to follow
   BERTH_RETURN_IF_ERROR(validate(config));
   if (create_check_) BERTH_RETURN_IF_ERROR(create_check_(config));
   ResolvedImage image = BERTH_TRY(images_->resolve(config.image));
@@ -333,6 +336,7 @@ Status Engine::unmountRootfs(const std::string& id) {
 }
 
 Result<bool> Engine::start(const std::string& ref) {
+  warmup_->kick();
   auto e = BERTH_TRY(find(ref));
   std::unique_lock lock(e->mu);
   if (e->removed) return notFound("no such container: " + quote(ref));
@@ -552,6 +556,7 @@ void Engine::removeAfterExit(std::shared_ptr<Entry> e) {
 
 void Engine::scheduleRestart(const std::string& id, int64_t delay_ms) {
   timers_->after(std::chrono::milliseconds(delay_ms), [this, id] {
+    warmup_->kick();
     auto found = find(id);
     if (!found) return;
     auto e = *found;
