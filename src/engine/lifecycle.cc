@@ -389,7 +389,10 @@ Status Engine::startLocked(Entry& e) {
   if (!lowers) return fail(lowers.error());
   (void)runtime::remove(rs, c.id, true);  // leftovers of a crash
   (void)unmountRootfs(c.id);
-  if (auto m = sys::mountOverlay(*lowers, dir + "/upper", dir + "/work", rootfs); !m)
+  // A --rm container's writable layer is deleted with it: never flushed (volatile).
+  if (auto m =
+          sys::mountOverlay(*lowers, dir + "/upper", dir + "/work", rootfs, c.config.auto_remove);
+      !m)
     return fail(m.error());
 
   RunSpec run;
