@@ -21,6 +21,8 @@
 //                                                  mount while running), upper/, work/, hosts,
 //                                                  hostname, the monitor's files (protocol.h)
 //                        volumes/<name>/_data      named volumes
+//                        trash/                    removed containers' directories, deleted
+//                                                  after the answer (trash.h)
 // Under <exec_root>:     runtime/                  the runtime's state (--root)
 
 #include <atomic>
@@ -274,6 +276,12 @@ class Engine {
   void recordExit(Entry& e, bool apply_policy);
   void scheduleRestart(const std::string& id, int64_t delay_ms);
   Status removeLocked(std::shared_ptr<Entry> e, bool remove_volumes);
+  // Removes an auto-remove container that exited (recordExit left its exit unrecorded);
+  // when that fails, records the exit instead.
+  void removeAfterExit(std::shared_ptr<Entry> e);
+  // Container directories without a record (a crash between a removal's record and its
+  // files, or within a create) go to the trash. Runs at open, before anything is served.
+  Status sweepOrphans();
   Status unmountRootfs(const std::string& id);
   Result<std::vector<struct ResolvedMount>> resolveMounts(Entry& e, const std::string& rootfs);
   void scheduleHealthcheck(const std::string& id, int64_t delay_ms, uint64_t generation);
@@ -288,6 +296,8 @@ class Engine {
   std::unique_ptr<class ImageAccess> images_;
   std::unique_ptr<class ExitWatcher> watcher_;
   std::unique_ptr<class Timers> timers_;
+  std::unique_ptr<class Trash> trash_;
+  std::unique_ptr<class CgroupWarmup> warmup_;  // kicked by create, start and exec
   std::unique_ptr<NetworkManager> net_;
 
   std::function<Status(const ContainerConfig&)> create_check_;

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "engine/cgroup_warmup.h"
 #include "engine/container_spec.h"
 #include "engine/entry.h"
 #include "engine/monitor_client.h"
@@ -144,6 +145,7 @@ Result<std::string> Engine::execCreate(const std::string& ref, const ExecConfig&
 }
 
 Result<sys::Fd> Engine::execStart(const std::string& exec_id, bool detach) {
+  warmup_->kick();  // the runtime's exec joins the container's cgroups
   std::shared_ptr<Exec> x;
   {
     std::lock_guard lock(mu_);
@@ -185,7 +187,8 @@ Result<sys::Fd> Engine::execStart(const std::string& exec_id, bool detach) {
   x->dir = opts_.exec_root + "/exec/" + x->id;
   BERTH_RETURN_IF_ERROR(sys::mkdirAll(x->dir, 0700));
   std::string process_file = x->dir + "/process.json";
-  BERTH_RETURN_IF_ERROR(sys::writeFileAtomic(process_file, proc.dump()));
+  // Read once by the runtime right below; the exec root is volatile: no flush.
+  BERTH_RETURN_IF_ERROR(sys::replaceFile(process_file, proc.dump()));
 
   std::vector<std::string> args = {opts_.runtime, "--root",    rs.root(),
                                    "exec",        "--process", process_file};

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/strings.h"
+#include "engine/cgroup_warmup.h"
 #include "engine/container_spec.h"
 #include "engine/container_store.h"
 #include "engine/entry.h"
@@ -19,6 +20,7 @@
 #include "engine/monitor_client.h"
 #include "engine/runtime_spec.h"
 #include "engine/timers.h"
+#include "engine/trash.h"
 #include "monitor/protocol.h"
 #include "runtime/container.h"
 #include "sys/fs.h"
@@ -107,6 +109,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& o) {
     BERTH_RETURN_IF_ERROR(sys::mkdirAll(d, 0711));
   e->store_ = BERTH_TRY(ContainerStore::open(opts.root + "/engine.db"));
   e->images_ = BERTH_TRY(ImageAccess::open(opts.root));
+  e->trash_ = BERTH_TRY(Trash::open(opts.root + "/trash"));
+  e->warmup_ = std::make_unique<CgroupWarmup>();
   NetworkOptions net = opts.net;
   if (net.netns_dir.empty()) net.netns_dir = opts.exec_root + "/netns";
   e->opts_.net.netns_dir = net.netns_dir;
@@ -129,6 +133,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& o) {
     v.filled = rec.value("filled", false);
     if (!v.name.empty()) e->volumes_[v.name] = v;
   }
+  BERTH_RETURN_IF_ERROR(e->sweepOrphans());
   Engine* self = e.get();
   e->timers_ = std::make_unique<Timers>();
   e->watcher_ =
@@ -175,7 +180,19 @@ Status Engine::reconcile() {
         auto_remove = true;
       }
     }
-    if (auto_remove) (void)removeLocked(e, true);
+    if (auto_remove) removeAfterExit(e);
+  }
+  return okStatus();
+}
+
+Status Engine::sweepOrphans() {
+  std::set<std::string> known;
+  for (const auto& [id, e] : by_id_) known.insert(id);
+  for (const auto& id : BERTH_TRY(sys::listDir(opts_.root + "/containers"))) {
+    if (known.count(id)) continue;
+    log::info("container directory " + quote(id.substr(0, 12)) + " has no record; removing it");
+    BERTH_RETURN_IF_ERROR(unmountRootfs(id));
+    BERTH_RETURN_IF_ERROR(trash_->put(dirOf(id)));
   }
   return okStatus();
 }
@@ -248,6 +265,7 @@ void Engine::publish(const Container& c, const std::string& action,
 }
 
 Result<std::string> Engine::create(ContainerConfig config) {
+  warmup_->kick();  // a start is likely to follow
   BERTH_RETURN_IF_ERROR(validate(config));
   if (create_check_) BERTH_RETURN_IF_ERROR(create_check_(config));
   ResolvedImage image = BERTH_TRY(images_->resolve(config.image));
@@ -286,8 +304,7 @@ Result<std::string> Engine::create(ContainerConfig config) {
       BERTH_RETURN_IF_ERROR(sys::mkdirAll(dir + sub, 0700));
     ::chmod((dir + "/upper").c_str(), 0755);
     ::chmod(dir.c_str(), 0711);
-    // Which image the container uses, for `berth rmi` to refuse removing it.
-    return sys::writeFileAtomic(dir + "/image", c.image_id);
+    return okStatus();
   }();
   auto entry = std::make_shared<Entry>();
   entry->c = c;
@@ -319,6 +336,7 @@ Status Engine::unmountRootfs(const std::string& id) {
 }
 
 Result<bool> Engine::start(const std::string& ref) {
+  warmup_->kick();
   auto e = BERTH_TRY(find(ref));
   std::unique_lock lock(e->mu);
   if (e->removed) return notFound("no such container: " + quote(ref));
@@ -371,7 +389,10 @@ Status Engine::startLocked(Entry& e) {
   if (!lowers) return fail(lowers.error());
   (void)runtime::remove(rs, c.id, true);  // leftovers of a crash
   (void)unmountRootfs(c.id);
-  if (auto m = sys::mountOverlay(*lowers, dir + "/upper", dir + "/work", rootfs); !m)
+  // A --rm container's writable layer is deleted with it: never flushed (volatile).
+  if (auto m =
+          sys::mountOverlay(*lowers, dir + "/upper", dir + "/work", rootfs, c.config.auto_remove);
+      !m)
     return fail(m.error());
 
   RunSpec run;
@@ -461,7 +482,7 @@ void Engine::onMonitorExit(const std::string& id) {
     recordExit(*e, true);
     remove = e->c.config.auto_remove && e->c.state.status == RunState::kExited;
   }
-  if (remove) (void)removeLocked(e, true);
+  if (remove) removeAfterExit(e);
 }
 
 void Engine::recordExit(Entry& e, bool apply_policy) {
@@ -518,13 +539,27 @@ void Engine::recordExit(Entry& e, bool apply_policy) {
       e.backoff_ms = std::min<int64_t>(e.backoff_ms * 2, 60'000);
     c.state.status = RunState::kRestarting;
   }
-  if (auto s = persist(c); !s) log::error(s.error().message());
+  // An auto-removed container's exit is not recorded on its own: its removal follows at
+  // once and is the record (one flush less on `run --rm`'s path). Until then a crash finds
+  // the exit file again (reconcile), so nothing acknowledged is lost.
+  if (!c.config.auto_remove || restart) {
+    if (auto s = persist(c); !s) log::error(s.error().message());
+  }
   notifyChanged();
   if (restart) scheduleRestart(c.id, e.backoff_ms);
 }
 
+void Engine::removeAfterExit(std::shared_ptr<Entry> e) {
+  if (auto s = removeLocked(e, true); !s) {
+    log::error(s.error().context("remove container " + quote(e->c.id.substr(0, 12))).message());
+    std::lock_guard lock(e->mu);
+    if (auto p = persist(e->c); !p) log::error(p.error().message());
+  }
+}
+
 void Engine::scheduleRestart(const std::string& id, int64_t delay_ms) {
   timers_->after(std::chrono::milliseconds(delay_ms), [this, id] {
+    warmup_->kick();
     auto found = find(id);
     if (!found) return;
     auto e = *found;
@@ -693,12 +728,16 @@ Status Engine::removeLocked(std::shared_ptr<Entry> e, bool remove_volumes) {
     std::lock_guard lock(e->mu);
     if (e->removed) return okStatus();
     Container& c = e->c;
-    c.state.status = RunState::kRemoving;
-    (void)persist(c);
     BERTH_RETURN_IF_ERROR(unmountRootfs(c.id));
     (void)runtime::remove(runtimeStore(opts_), c.id, true);
-    BERTH_RETURN_IF_ERROR(sys::removeAll(dirOf(c.id)));
+    // The record goes first: once it is gone the container is, and a crash from here on
+    // leaves only files, which the next open() sweeps (sweepOrphans). The directory goes
+    // to the trash, deleted after the answer.
     BERTH_RETURN_IF_ERROR(store_->remove(c.id));
+    if (auto t = trash_->put(dirOf(c.id)); !t) {
+      log::warn(t.error().message());
+      (void)sys::removeAll(dirOf(c.id));
+    }
     {
       std::lock_guard names(mu_);
       by_id_.erase(c.id);

@@ -42,8 +42,9 @@
 //                    it, the file is renamed container.log.1 (older ones shifted to .2 …)
 //                    and a new one is started; --log-max-files N counts the current file,
 //                    so N-1 rotated files are kept (N = 1: the file is simply restarted).
-//   exit             written atomically (tmp + fsync + rename) once the init has exited and
-//                    the output is drained: one line
+//   exit             written atomically (tmp + rename, not flushed: after a machine crash
+//                    the container is gone and berthd records it killed) once the init has
+//                    exited and the output is drained: one line
 //                      {"exit_code":N,"signal":S,"finished_ns":UNIX_NS}
 //                    exit_code is the status for a normal exit, 128+S for a signal (S is 0
 //                    for a normal exit); finished_ns is when the monitor reaped the init.

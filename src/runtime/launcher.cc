@@ -98,7 +98,8 @@ Resources withDefaultDeviceRules(const Resources& resources, const std::vector<D
 }
 
 Status writePidFile(const std::string& path, pid_t pid) {
-  return sys::writeFileAtomic(path, std::to_string(pid));
+  // Like the state (state.h): atomic, not flushed; the pid means nothing after a reboot.
+  return sys::replaceFile(path, std::to_string(pid));
 }
 
 Result<Created> createContainer(const StateStore& store, const CreateOptions& opts) {
@@ -113,7 +114,7 @@ Result<Created> createContainer(const StateStore& store, const CreateOptions& op
   Cleanup cleanup{store, opts.id};
   auto config = sys::readFile(opts.bundle + "/config.json");
   if (!config) return config.error();
-  BERTH_RETURN_IF_ERROR(sys::writeFileAtomic(store.configPath(opts.id), *config));
+  BERTH_RETURN_IF_ERROR(sys::replaceFile(store.configPath(opts.id), *config));
 
   cg = BERTH_TRY(cgroup::openHostManager(cg_path));
   BERTH_RETURN_IF_ERROR(cg->create());

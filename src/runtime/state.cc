@@ -66,7 +66,7 @@ Status StateStore::save(const ContainerState& st) const {
             {"cgroupPath", st.cgroup_path},
             {"annotations", st.annotations},
             {"paused", st.paused}};
-  return sys::writeFileAtomic(dir(st.id) + "/state.json", j.dump());
+  return sys::replaceFile(dir(st.id) + "/state.json", j.dump());
 }
 
 Result<ContainerState> StateStore::load(const std::string& id) const {

@@ -138,6 +138,12 @@ Status removeAll(const std::string& path) {
   return okStatus();
 }
 
+Status rename(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return errnoError("rename " + quote(from) + " to " + quote(to), errno);
+  return okStatus();
+}
+
 Result<std::string> secureJoin(const std::string& root, const std::string& unsafe) {
   std::vector<std::string> pending;
   for (auto& p : split(unsafe, '/')) {

@@ -30,6 +30,8 @@ Result<std::vector<std::string>> listDir(const std::string& dir);
 int64_t treeSize(const std::string& dir);
 // Removes a directory tree (not crossing mount points is the caller's business).
 Status removeAll(const std::string& path);
+// rename(2): `from` to `to` on the same filesystem, replacing an empty directory or a file.
+Status rename(const std::string& from, const std::string& to);
 
 // Resolves `unsafe` (an absolute path inside the container) against `root` the way the
 // kernel would after a chroot to `root`: symlinks are followed but can never lead outside

@@ -15,7 +15,8 @@ namespace {
 
 // Returns true when done, false when this kernel lacks "lowerdir+" (caller falls back).
 Result<bool> mountWithFsconfig(const std::vector<std::string>& lowers, const std::string& upper,
-                               const std::string& work, const std::string& target) {
+                               const std::string& work, const std::string& target,
+                               bool discardable) {
   Fd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
   if (fs.get() < 0) {
     if (errno == ENOSYS) return false;
@@ -31,6 +32,7 @@ Result<bool> mountWithFsconfig(const std::vector<std::string>& lowers, const std
   // renames recorded as redirects, no metadata-only copies pointing at lower files.
   (void)::fsconfig(fs.get(), FSCONFIG_SET_STRING, "redirect_dir", "off", 0);
   (void)::fsconfig(fs.get(), FSCONFIG_SET_STRING, "metacopy", "off", 0);
+  if (discardable) (void)::fsconfig(fs.get(), FSCONFIG_SET_FLAG, "volatile", nullptr, 0);
   if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "upperdir", upper.c_str(), 0) != 0)
     return errnoError("overlay: upper directory " + quote(upper), errno);
   if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", work.c_str(), 0) != 0)
@@ -47,10 +49,12 @@ Result<bool> mountWithFsconfig(const std::vector<std::string>& lowers, const std
 }  // namespace
 
 Status mountOverlay(const std::vector<std::string>& lowers, const std::string& upper,
-                    const std::string& work, const std::string& target) {
+                    const std::string& work, const std::string& target, bool discardable) {
   if (lowers.empty()) return invalidArgument("mount overlay at " + quote(target) + ": no layers");
-  if (BERTH_TRY(mountWithFsconfig(lowers, upper, work, target))) return okStatus();
+  if (BERTH_TRY(mountWithFsconfig(lowers, upper, work, target, discardable))) return okStatus();
   std::string data = "lowerdir=" + join(lowers, ":") + ",upperdir=" + upper + ",workdir=" + work;
+  // Kernels without "lowerdir+" predate 6.8; "volatile" (5.10) is left out rather than risk
+  // an EINVAL for an option that only saves time.
   if (data.size() >= static_cast<size_t>(::getpagesize()))
     return unsupported(
         "mount overlay at " + quote(target) + ": " + std::to_string(lowers.size()) +

@@ -205,6 +205,31 @@ TEST_F(Engine, NoLogLineLostAcrossDaemonRestart) {
   for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], std::to_string(i)) << "line lost";
 }
 
+// Removal is a record first, files after (into <root>/trash, deleted in the background):
+// what a crash leaves of either is finished at the next start, before anything is served.
+TEST_F(Engine, RemovalsInterruptedByADaemonKillAreFinishedAtRestart) {
+  ASSERT_EQ(
+      d_->berth({"run", "-d", "--rm", "--name", "brief", "busybox", "sh", "-c", "sleep 1; exit 3"})
+          .code,
+      0);
+  // A container directory without a record: a crash between a removal's record and its
+  // files (or within a create).
+  std::string orphan = d_->root() + "/containers/" + std::string(64, 'a');
+  ASSERT_EQ(runCmd({"mkdir", "-p", orphan + "/upper/etc", orphan + "/rootfs"}).code, 0);
+  d_->kill9();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  d_->start();
+  EXPECT_EQ(d_->berth({"ps", "-aq"}).out, "") << "the --rm container outlived its exit";
+  EXPECT_EQ(d_->curl("GET", "/v1/containers/brief").code, 404);
+  EXPECT_EQ(leftovers(),
+            "mounts:0 files:" + d_->root() + "/containers:\n\n" + d_->path("run/runtime") + ":");
+  EXPECT_TRUE(eventually([&] {
+    return runCmd({"/bin/sh", "-c", "ls -A " + d_->root() + "/trash"}).out.empty();
+  })) << "the trash was not emptied";
+  // The name is free again.
+  EXPECT_EQ(d_->berth({"run", "--rm", "--name", "brief", "busybox", "true"}).code, 0);
+}
+
 TEST_F(Engine, MemoryLimitOomIsReported) {
   auto r = d_->berth(
       {"run", "--name", "hog", "--memory", "32m", "busybox", "sh", "-c", "tail /dev/zero"}, 120);
