@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Networking side by side in one run (issue 5):
 #   1. iperf3 throughput: host loopback with no container; berth's published port on
-#      127.0.0.1 (kernel DNAT); berth's container address directly; dockerd's published
-#      port on 127.0.0.1 (its userland proxy, the default) and its container address;
+#      127.0.0.1 (the connect redirect, or kernel DNAT where the kernel lacks cgroup BPF);
+#      berth's container address directly; dockerd's published port on 127.0.0.1 (its
+#      userland proxy, the default) and its container address; from another namespace
+#      routed through the host (as another host would): berth's published port on the
+#      host's address (kernel DNAT) and the container's address;
 #   2. what joining the bridge adds to `run --rm` (bridge vs --network none), berth's and
 #      docker's.
 # dockerd (Debian's docker.io) runs on a private socket, data root and bridge. The iperf3
@@ -27,9 +30,12 @@ cleanup() {
   [ -n "${berthd_pid:-}" ] && kill "$berthd_pid" && wait "$berthd_pid"
   if [ -n "${dockerd_pid:-}" ]; then docker rm -f $(docker ps -aq) >/dev/null 2>&1; kill "$dockerd_pid"; wait "$dockerd_pid"; fi
   ip link del bbench0 2>/dev/null; ip link del dbench0 2>/dev/null
+  ip netns del "$remote" 2>/dev/null; ip link del bnrem0 2>/dev/null
+  iptables -D FORWARD -i bnrem0 -j ACCEPT 2>/dev/null; iptables -D FORWARD -o bnrem0 -j ACCEPT 2>/dev/null
   grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
   rm -rf "$work"
 }
+remote=bnrem$$
 trap cleanup EXIT
 
 # An image with iperf3: the host's binary and the libraries it loads.
@@ -40,6 +46,7 @@ for lib in $(ldd /usr/bin/iperf3 | grep -o '/[^ ]*'); do
 done
 mkdir -p "$work/iperf/tmp" "$work/iperf/etc"; echo 'root:x:0:0::/:/bin/sh' > "$work/iperf/etc/passwd"
 tar -C "$work/iperf" -cf "$work/iperf.tar" .
+ip netns del "$remote" 2>/dev/null || true
 
 "$bin/berthd" --root "$work/root" --exec-root "$work/run" --socket "$work/berth.sock" \
   --bridge bbench0 --bip 172.30.250.1/24 --nft-table berth_bench --cleanup 2>"$work/berthd.log" &
@@ -56,10 +63,11 @@ docker network create -o com.docker.network.bridge.name=dbench0 --subnet 172.30.
 docker import "$work/iperf.tar" iperf:latest >/dev/null
 docker load -q -i "$work/busybox.tar" >/dev/null
 
-gbits() {  # NAME ARGS… : an iperf3 client run; records Gbit/s received
+gbits() {  # NAME [--in NETNS] ARGS… : an iperf3 client run; records Gbit/s received
   local name=$1; shift
-  local v
-  v=$(iperf3 -J -t "$secs" "$@" | jq '.end.sum_received.bits_per_second / 1e9')
+  local v in=()
+  if [ "$1" = --in ]; then in=(ip netns exec "$2"); shift 2; fi
+  v=$("${in[@]}" iperf3 -J -t "$secs" "$@" | jq '.end.sum_received.bits_per_second / 1e9')
   echo "$name|$v" >> "$work/gbits"
 }
 iperf3 -s -p 5301 -D; sleep 0.3
@@ -67,9 +75,19 @@ berth run -d --name ip1 -p 15201:5201 iperf:latest /bin/iperf3 -s >/dev/null
 ip1=$(berth inspect ip1 | jq -r '.[0].network_settings.networks.bridge.ip')
 docker run -d --name ip1 --network bench -p 15202:5201 iperf:latest /bin/iperf3 -s >/dev/null
 dip1=$(docker inspect ip1 | jq -r '.[0].NetworkSettings.Networks.bench.IPAddress')
+# "Another host": a namespace joined to the host by a veth and routed through it. Its
+# clients reach a published port through the DNAT rules (the host's own TCP clients are
+# redirected at connect() instead, src/sys/connect_redirect.h).
+ip netns add "$remote"
+ip link add bnrem0 type veth peer name bnrem1 netns "$remote"
+ip addr add 172.29.249.1/24 dev bnrem0; ip link set bnrem0 up
+ip -n "$remote" addr add 172.29.249.2/24 dev bnrem1; ip -n "$remote" link set bnrem1 up
+ip -n "$remote" link set lo up; ip -n "$remote" route add default via 172.29.249.1
+# dockerd set iptables' FORWARD policy to DROP: let the namespace's traffic through.
+iptables -I FORWARD -i bnrem0 -j ACCEPT; iptables -I FORWARD -o bnrem0 -j ACCEPT
 sleep 0.5
-# Rounds of all five, one after the other, so that the machine's noise falls on each alike;
-# the median of each.
+# Rounds of all paths, one after the other, so that the machine's noise falls on each
+# alike; the median of each.
 echo "== iperf3, $secs s each, median of $rounds rounds"
 for _ in $(seq "$rounds"); do
   gbits "host loopback" -c 127.0.0.1 -p 5301
@@ -77,6 +95,8 @@ for _ in $(seq "$rounds"); do
   gbits "berth container address" -c "$ip1" -p 5201
   gbits "docker published 127.0.0.1" -c 127.0.0.1 -p 15202
   gbits "docker container address" -c "$dip1" -p 5201
+  gbits "other netns: berth published" --in "$remote" -c 172.29.249.1 -p 15201
+  gbits "other netns: container addr" --in "$remote" -c "$ip1" -p 5201
 done
 awk -F'|' '{v[$1] = v[$1] " " $2; n[$1]++; order[$1] = order[$1] ? order[$1] : ++k; name[k] = $1}
   function median(s,   a, c, i, j, t) { c = split(s, a, " ");
@@ -85,7 +105,9 @@ awk -F'|' '{v[$1] = v[$1] " " $2; n[$1]++; order[$1] = order[$1] ? order[$1] : +
   END { for (i = 1; i <= k; i++) { m[name[i]] = median(v[name[i]]); printf "  %-28s %6.1f Gbit/s  (%s )\n", name[i], m[name[i]], v[name[i]] }
     printf "  published / direct (berth): %.2f   berth published / docker published: %.2f\n",
       m["berth published 127.0.0.1"] / m["berth container address"],
-      m["berth published 127.0.0.1"] / m["docker published 127.0.0.1"] }' "$work/gbits"
+      m["berth published 127.0.0.1"] / m["docker published 127.0.0.1"]
+    printf "  from another namespace (DNAT): published / direct %.2f\n",
+      m["other netns: berth published"] / m["other netns: container addr"] }' "$work/gbits"
 
 echo "== run --rm busybox true: bridge vs --network none (median of $runs)"
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/run.json" \

@@ -9,7 +9,7 @@ packages=(
   nlohmann-json3-dev libseccomp-dev libcap-dev libcli11-dev libfmt-dev libspdlog-dev
   libarchive-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
-  libmnl-dev libnftables-dev libldns-dev
+  libmnl-dev libnftables-dev libldns-dev libbpf-dev
   etcd-server etcd-client
   busybox-static iproute2 jq nftables dnsutils curl iperf3 dnsmasq-base
   podman conmon crun runc hyperfine skopeo umoci

@@ -14,6 +14,7 @@
 #include "network/driver.h"
 #include "network/ipam.h"
 #include "network/ruleset.h"
+#include "sys/connect_redirect.h"
 #include "sys/fd.h"
 #include "sys/fs.h"
 #include "sys/netlink.h"
@@ -230,6 +231,10 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(NetworkOptions opts
       log::warn("network " + quote(n.name) + ": " + s.error().message());
   }
   BERTH_RETURN_IF_ERROR(m->applyChains());
+  if (auto r = sys::ConnectRedirect::open())
+    m->redirect_ = std::move(*r);
+  else
+    log::info("published ports: the host's own clients go through DNAT: " + r.error().message());
   return m;
 }
 
@@ -574,6 +579,10 @@ std::vector<network::PortMap> portMaps(const std::vector<PortBinding>& ports,
   return out;
 }
 
+sys::RedirectedPort redirected(const network::PortMap& m) {
+  return {m.host_ip, m.host_port, m.container_ip, m.container_port};
+}
+
 // The address published ports lead to: the first endpoint on a bridge network.
 std::string publishedAddress(const NetworkState& st) {
   for (const auto& e : st.endpoints) {
@@ -640,17 +649,32 @@ Result<NetworkState> NetworkManager::setUp(const SandboxRequest& req) {
     auto ports = claimPorts(req.id, req.ports);
     if (!ports) return fail(ports.error());
     st.ports = *ports;
-    if (auto a = sys::nftApply(network::portsScript(opts_.table, portMaps(st.ports, ip), true)); !a)
+    if (auto a = publish(portMaps(st.ports, ip), true); !a)
       return fail(a.error().context("publish ports"));
   }
   return st;
 }
 
+Status NetworkManager::publish(const std::vector<network::PortMap>& maps, bool add) {
+  // The redirect never leads where no DNAT rule does: added after the rules, removed before.
+  auto redirect = [&] {
+    if (!redirect_) return;
+    for (const auto& m : maps) {
+      if (m.protocol != "tcp") continue;
+      auto r = add ? redirect_->add(redirected(m)) : redirect_->remove(redirected(m));
+      if (!r) log::warn(r.error().message());
+    }
+  };
+  if (!add) redirect();
+  BERTH_RETURN_IF_ERROR(sys::nftApply(network::portsScript(opts_.table, maps, add)));
+  if (add) redirect();
+  return okStatus();
+}
+
 void NetworkManager::tearDown(const std::string& id, NetworkState& st, bool exited) {
   if (!st.ports.empty()) {
     std::string ip = publishedAddress(st);
-    if (auto d = sys::nftApply(network::portsScript(opts_.table, portMaps(st.ports, ip), false));
-        !d)
+    if (auto d = publish(portMaps(st.ports, ip), false); !d)
       log::debug("unpublish ports of " + id.substr(0, 12) + ": " + d.error().message());
   }
   releasePorts(id);
@@ -744,7 +768,7 @@ Status NetworkManager::disconnect(const std::string& id, NetworkState& st,
   // Gone from the network: its published ports lead nowhere now (only after the detach,
   // which may fail and leave everything as it was).
   if (!st.ports.empty() && it->ip == publishedAddress(st)) {
-    (void)sys::nftApply(network::portsScript(opts_.table, portMaps(st.ports, it->ip), false));
+    (void)publish(portMaps(st.ports, it->ip), false);
     releasePorts(id);
     st.ports.clear();
   }
@@ -801,6 +825,13 @@ Status NetworkManager::finishRestore() {
     }
   }
   BERTH_RETURN_IF_ERROR(sys::nftApply(network::resetPortsScript(opts_.table, maps)));
+  if (redirect_) {
+    std::vector<sys::RedirectedPort> local;
+    for (const auto& m : maps) {
+      if (m.protocol == "tcp") local.push_back(redirected(m));
+    }
+    if (auto r = redirect_->reset(local); !r) log::warn(r.error().message());
+  }
   // Namespaces no running container holds: a crash between making one and recording it,
   // or the pool of the last run.
   if (auto names = sys::listDir(opts_.netns_dir)) {

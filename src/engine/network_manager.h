@@ -41,7 +41,12 @@ class DnsServer;
 struct DnsQuestion;
 struct DnsReply;
 struct NetworkSpec;
+struct PortMap;
 }  // namespace berth::network
+
+namespace berth::sys {
+class ConnectRedirect;
+}  // namespace berth::sys
 
 namespace berth::engine {
 
@@ -174,6 +179,9 @@ class NetworkManager {
   Result<std::vector<PortBinding>> claimPorts(const std::string& id,
                                               const std::vector<PortBinding>& want);
   void releasePorts(const std::string& id);
+  // Adds (or removes) published ports: the DNAT map elements, and the redirect of the
+  // host's own TCP clients when the kernel has it (sys/connect_redirect.h).
+  Status publish(const std::vector<network::PortMap>& maps, bool add);
   network::DnsReply answer(const network::DnsQuestion& q);
 
   // Sandboxes are taken from a few namespaces made ahead of time by a background thread
@@ -189,6 +197,7 @@ class NetworkManager {
   NetworkOptions opts_;
   ContainerStore& store_;
   std::unique_ptr<network::DnsServer> dns_;
+  std::unique_ptr<sys::ConnectRedirect> redirect_;  // null: the DNAT rules alone
   std::atomic<std::shared_ptr<const DnsZone>> zone_;
 
   std::mutex mu_;                            // guards everything below

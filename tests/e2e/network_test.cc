@@ -4,10 +4,13 @@
 // nftables table are its own (e2e/daemon.h); the "other hosts" are network namespaces
 // the test makes and removes.
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/strings.h"
 #include "e2e/daemon.h"
@@ -99,6 +102,64 @@ TEST_F(Network, PublishedPortServesLoopbackOtherAddressesAndOtherHostsWithTheirO
   EXPECT_EQ(hair.out.rfind("page of", 0), 0u) << hair.err;
   // port and ps tell where it is published.
   EXPECT_EQ(d_->berth({"port", "web"}).out, "80/tcp -> 0.0.0.0:18080\n");
+}
+
+// Where the kernel has cgroup2, cgroup BPF and network namespace cookies (5.14), the
+// host's own TCP clients of a published port are redirected at connect()
+// (sys/connect_redirect.h) instead of being translated packet by packet.
+bool connectRedirectExpected() {
+  utsname u{};
+  ::uname(&u);
+  int major = 0, minor = 0;
+  std::sscanf(u.release, "%d.%d", &major, &minor);
+  bool cgroup2 = PeerHost::sh("grep -q ' cgroup2 ' /proc/self/mounts").code == 0;
+  return cgroup2 && (major > 5 || (major == 5 && minor >= 14));
+}
+
+// Connects to 127.0.0.1:port; returns the peer the socket reports, or "" when refused.
+std::string peerOfLoopbackConnection(uint16_t port) {
+  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string peer;
+  if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    sockaddr_in p{};
+    socklen_t len = sizeof p;
+    if (::getpeername(s, reinterpret_cast<sockaddr*>(&p), &len) == 0) {
+      char ip[INET_ADDRSTRLEN] = {};
+      ::inet_ntop(AF_INET, &p.sin_addr, ip, sizeof ip);
+      peer = std::string(ip) + ":" + std::to_string(ntohs(p.sin_port));
+    }
+  }
+  ::close(s);
+  return peer;
+}
+
+TEST_F(Network, HostClientsOfAPublishedPortConnectStraightToTheContainer) {
+  if (!connectRedirectExpected()) GTEST_SKIP() << "the kernel lacks cgroup2 or netns cookies";
+  auto run =
+      d_->berth({"run", "-d", "--name", "web", "-p", "18084:80", "busybox", "sh", "-c", kHttpd});
+  ASSERT_EQ(run.code, 0) << run.err;
+  ASSERT_TRUE(eventually([&] { return curl("http://127.0.0.1:18084/").out.starts_with("page"); }))
+      << runCmd({"cat", d_->path("berthd.log")}).out;
+  // Without the DNAT element the host's clients still arrive: their connect() went to the
+  // container's address. They see the address they asked for as their peer.
+  ASSERT_EQ(PeerHost::sh("nft flush map ip " + d_->table() + " pub_any").code, 0);
+  EXPECT_EQ(curl("http://127.0.0.1:18084/").out.rfind("page of", 0), 0u)
+      << runCmd({"cat", d_->path("berthd.log")}).out;
+  EXPECT_EQ(curl("http://127.0.0.2:18084/").out.rfind("page of", 0), 0u);
+  EXPECT_EQ(peerOfLoopbackConnection(18084), "127.0.0.1:18084");
+  // A container's 127.0.0.1 is its own, and the host's other addresses go through DNAT
+  // (flushed here), so neither reaches the port now.
+  auto inside = d_->berth({"run", "--rm", "busybox", "wget", "-qO-", "http://127.0.0.1:18084/"});
+  EXPECT_NE(inside.code, 0);
+  EXPECT_EQ(inside.out, "");
+  // Gone with the container.
+  ASSERT_EQ(d_->berth({"rm", "-f", "web"}).code, 0);
+  EXPECT_EQ(peerOfLoopbackConnection(18084), "");
+  EXPECT_NE(curl("http://127.0.0.1:18084/").code, 0);
 }
 
 TEST_F(Network, UserNetworkResolvesNamesUntilDisconnected) {
