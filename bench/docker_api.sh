@@ -66,3 +66,13 @@ ratio "$work/list.json"
 echo "== the docker CLI alone: docker --version (median of $runs)"
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/cli.json" -n cli "/usr/bin/docker --version" >/dev/null
 jq -r '.results[] | "  \(.command) \(.median*1000) ms"' "$work/cli.json"
+# The daemons' own answer, without any client's start-up: one curl process sends the
+# list request $runs+1 times on one kept-alive connection; the first (connect) is dropped.
+echo "== GET /v1.41/containers/json with $n running containers, one connection (median of $runs)"
+for d in berthd:berth dockerd:docker; do
+  urls=()
+  for _ in $(seq $((runs + 1))); do urls+=(-o /dev/null http://d/v1.41/containers/json); done
+  curl -s --unix-socket "$work/${d#*:}.sock" -w '%{time_total}\n' "${urls[@]}" |
+    tail -n +2 | sort -n | awk -v n="${d%%:*}" '{v[NR] = $1} END {m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "  %-8s %8.2f ms\n", n, m * 1000}'
+done | tee "$work/server.txt"
+awk '{m[$1] = $2} END {printf "  dockerd / berthd: %.1fx\n", m["dockerd"] / m["berthd"]}' "$work/server.txt"
