@@ -282,6 +282,11 @@ class Engine {
   // Container directories without a record (a crash between a removal's record and its
   // files, or within a create) go to the trash. Runs at open, before anything is served.
   Status sweepOrphans();
+  // The runtime's state (cgroups, state directory) of an auto-removed container is removed
+  // after the answer, on `afterwards_` (~1 ms of rmdirs off `run --rm`'s path): its id
+  // never comes back, so nothing can race with it. A crash before that leaves a runtime
+  // state without a record, which sweepOrphans removes.
+  void removeRuntimeAfterwards(const std::string& id);
   Status unmountRootfs(const std::string& id);
   Result<std::vector<struct ResolvedMount>> resolveMounts(Entry& e, const std::string& rootfs);
   void scheduleHealthcheck(const std::string& id, int64_t delay_ms, uint64_t generation);
@@ -296,6 +301,8 @@ class Engine {
   std::unique_ptr<class ImageAccess> images_;
   std::unique_ptr<class ExitWatcher> watcher_;
   std::unique_ptr<class Timers> timers_;
+  std::unique_ptr<class Timers> afterwards_;  // cleanup after the answer, one job at a time
+  std::unique_ptr<class MonitorPool> pool_;   // monitors started ahead of their containers
   std::unique_ptr<class Trash> trash_;
   std::unique_ptr<class CgroupWarmup> warmup_;  // kicked by create, start and exec
   std::unique_ptr<NetworkManager> net_;

@@ -24,8 +24,9 @@ struct Engine::Entry {
   Container c;
   bool removed = false;
   std::vector<std::shared_ptr<PendingAttach>> pending;
-  uint64_t health_generation = 0;  // bumped on every start: stale checks stop
-  int64_t backoff_ms = 0;          // next restart delay
+  uint64_t health_generation = 0;       // bumped on every start: stale checks stop
+  int64_t backoff_ms = 0;               // next restart delay
+  bool runtime_removal_queued = false;  // removeRuntimeAfterwards owns the runtime state
 };
 
 struct Engine::Exec {
