@@ -144,8 +144,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& o) {
       std::make_unique<ExitWatcher>([self](const std::string& id) { self->onMonitorExit(id); });
   BERTH_RETURN_IF_ERROR(e->reconcile());
   // Two: one for the next start, one loading meanwhile (detached starts come in bursts).
-  e->pool_ = std::make_unique<MonitorPool>(opts.monitor, opts.runtime,
-                                           runtimeStore(opts).root(), 2);
+  e->pool_ =
+      std::make_unique<MonitorPool>(opts.monitor, opts.runtime, runtimeStore(opts).root(), 2);
   return e;
 }
 
@@ -215,10 +215,22 @@ Status Engine::sweepOrphans() {
   return okStatus();
 }
 
-void Engine::removeRuntimeAfterwards(const std::string& id) {
+void Engine::trashDir(const std::string& id) {
+  if (auto t = trash_->put(dirOf(id)); !t) {
+    log::warn(t.error().message());
+    (void)sys::removeAll(dirOf(id));
+  }
+}
+
+void Engine::removeFilesAfterwards(const std::string& id) {
   afterwards_->after(std::chrono::milliseconds(0), [this, id] {
     if (auto r = runtime::remove(runtimeStore(opts_), id, true); !r)
       log::warn(r.error().context("remove container " + quote(id.substr(0, 12))).message());
+    if (auto u = unmountRootfs(id); !u) {
+      log::warn(u.error().message());  // the next open() tries again (sweepOrphans)
+      return;
+    }
+    trashDir(id);
   });
 }
 
@@ -414,6 +426,7 @@ Status Engine::startLocked(Entry& e) {
   if (!lowers) return fail(lowers.error());
   (void)runtime::remove(rs, c.id, true);  // leftovers of a crash
   (void)unmountRootfs(c.id);
+  e.files_deferred = false;
   // A --rm container's writable layer is deleted with it: never flushed (volatile).
   if (auto m =
           sys::mountOverlay(*lowers, dir + "/upper", dir + "/work", rootfs, c.config.auto_remove);
@@ -538,19 +551,19 @@ void Engine::recordExit(Entry& e, bool apply_policy) {
     if (p.name == "on-failure" && exit->exit_code != 0)
       restart = p.max_retries == 0 || c.state.restart_count < p.max_retries;
   }
-  if (c.config.auto_remove && !restart) {
-    // Its removal follows at once and its id never comes back: the runtime's cgroups and
-    // state go after the answer.
-    e.runtime_removal_queued = true;
-    removeRuntimeAfterwards(c.id);
-  } else if (auto r = runtime::remove(rs, c.id, true); !r) {
-    log::warn(r.error().message());
+  // An auto-removed container's removal follows at once, and its files go after the
+  // answer (removeLocked).
+  e.files_deferred = c.config.auto_remove && !restart;
+  if (!e.files_deferred) {
+    if (auto r = runtime::remove(rs, c.id, true); !r) log::warn(r.error().message());
+    lap("runtime state removed");
   }
-  lap("runtime state removed");
   net_->tearDown(c.id, c.state.net, true);
   lap("network torn down");
-  if (auto u = unmountRootfs(c.id); !u) log::warn(u.error().message());
-  lap("unmounted");
+  if (!e.files_deferred) {
+    if (auto u = unmountRootfs(c.id); !u) log::warn(u.error().message());
+    lap("unmounted");
+  }
   int64_t ran_ns = exit->finished_ns - c.state.started_ns;
   c.state.status = RunState::kExited;
   c.state.exit_code = exit->exit_code;
@@ -760,16 +773,18 @@ Status Engine::removeLocked(std::shared_ptr<Entry> e, bool remove_volumes) {
     std::lock_guard lock(e->mu);
     if (e->removed) return okStatus();
     Container& c = e->c;
-    BERTH_RETURN_IF_ERROR(unmountRootfs(c.id));
-    if (!e->runtime_removal_queued) (void)runtime::remove(runtimeStore(opts_), c.id, true);
+    if (!e->files_deferred) {
+      BERTH_RETURN_IF_ERROR(unmountRootfs(c.id));
+      (void)runtime::remove(runtimeStore(opts_), c.id, true);
+    }
     // The record goes first: once it is gone the container is, and a crash from here on
     // leaves only files, which the next open() sweeps (sweepOrphans). The directory goes
     // to the trash, deleted after the answer.
     BERTH_RETURN_IF_ERROR(store_->remove(c.id));
-    if (auto t = trash_->put(dirOf(c.id)); !t) {
-      log::warn(t.error().message());
-      (void)sys::removeAll(dirOf(c.id));
-    }
+    if (e->files_deferred)
+      removeFilesAfterwards(c.id);
+    else
+      trashDir(c.id);
     {
       std::lock_guard names(mu_);
       by_id_.erase(c.id);

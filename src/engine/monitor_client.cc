@@ -75,9 +75,9 @@ Result<pid_t> spawnMonitor(std::vector<std::string> args, int sync_fd) {
 }
 
 Result<MonitorStarted> launchMonitor(const MonitorLaunch& l, MonitorPool* pool) {
-  std::vector<std::string> args = {"--id",           l.id,           "--bundle", l.dir,    "--dir",
-                                   l.dir,            "--runtime",    l.runtime,  "--runtime-root",
-                                   l.runtime_root};
+  std::vector<std::string> args = {"--id",           l.id,          "--bundle",  l.dir,
+                                   "--dir",          l.dir,         "--runtime", l.runtime,
+                                   "--runtime-root", l.runtime_root};
   if (l.tty) args.push_back("--tty");
   if (l.open_stdin) args.push_back("--stdin");
   if (l.log.max_size > 0) {

@@ -60,7 +60,8 @@ bool awaitRequest(int sock, std::vector<std::string>* args) {
   }
   if (m->data.empty() && m->fds.empty()) return false;
   bool ok = m->fds.size() == 3 && !m->data.empty() && m->data.back() == '\0';
-  for (size_t i = 0; ok && i < 3; ++i) ok = ::dup2(m->fds[i], static_cast<int>(i)) == static_cast<int>(i);
+  for (size_t i = 0; ok && i < 3; ++i)
+    ok = ::dup2(m->fds[i], static_cast<int>(i)) == static_cast<int>(i);
   for (int fd : m->fds)
     if (fd > 2) ::close(fd);
   std::vector<std::string> parts;
