@@ -26,6 +26,9 @@ struct Engine::Entry {
   std::vector<std::shared_ptr<PendingAttach>> pending;
   uint64_t health_generation = 0;  // bumped on every start: stale checks stop
   int64_t backoff_ms = 0;          // next restart delay
+  // Its exit left the runtime state and the rootfs mount to removeLocked, which removes
+  // them after the answer (an auto-removed container).
+  bool files_deferred = false;
 };
 
 struct Engine::Exec {

@@ -18,6 +18,7 @@
 #include "engine/entry.h"
 #include "engine/image_access.h"
 #include "engine/monitor_client.h"
+#include "engine/monitor_pool.h"
 #include "engine/runtime_spec.h"
 #include "engine/timers.h"
 #include "engine/trash.h"
@@ -91,6 +92,8 @@ Engine::Engine(EngineOptions opts) : opts_(std::move(opts)) {}
 Engine::~Engine() {
   // Stop the threads before the state they use goes away.
   timers_.reset();
+  afterwards_.reset();
+  pool_.reset();
   watcher_.reset();
 }
 
@@ -136,9 +139,13 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& o) {
   BERTH_RETURN_IF_ERROR(e->sweepOrphans());
   Engine* self = e.get();
   e->timers_ = std::make_unique<Timers>();
+  e->afterwards_ = std::make_unique<Timers>();
   e->watcher_ =
       std::make_unique<ExitWatcher>([self](const std::string& id) { self->onMonitorExit(id); });
   BERTH_RETURN_IF_ERROR(e->reconcile());
+  // Two: one for the next start, one loading meanwhile (detached starts come in bursts).
+  e->pool_ =
+      std::make_unique<MonitorPool>(opts.monitor, opts.runtime, runtimeStore(opts).root(), 2);
   return e;
 }
 
@@ -194,7 +201,37 @@ Status Engine::sweepOrphans() {
     BERTH_RETURN_IF_ERROR(unmountRootfs(id));
     BERTH_RETURN_IF_ERROR(trash_->put(dirOf(id)));
   }
+  // Runtime states without a record: an auto-removed container whose removal was recorded
+  // but whose cgroups were not removed yet (removeRuntimeAfterwards), or a create that
+  // crashed. Nothing runs in them any more that berthd could still watch.
+  auto rs = runtimeStore(opts_);
+  auto states = rs.list();
+  if (!states) return states.error().context("sweep runtime states");
+  for (const auto& id : *states) {
+    if (known.count(id)) continue;
+    log::info("runtime state " + quote(id.substr(0, 12)) + " has no record; removing it");
+    if (auto r = runtime::remove(rs, id, true); !r) log::warn(r.error().message());
+  }
   return okStatus();
+}
+
+void Engine::trashDir(const std::string& id) {
+  if (auto t = trash_->put(dirOf(id)); !t) {
+    log::warn(t.error().message());
+    (void)sys::removeAll(dirOf(id));
+  }
+}
+
+void Engine::removeFilesAfterwards(const std::string& id) {
+  afterwards_->after(std::chrono::milliseconds(0), [this, id] {
+    if (auto r = runtime::remove(runtimeStore(opts_), id, true); !r)
+      log::warn(r.error().context("remove container " + quote(id.substr(0, 12))).message());
+    if (auto u = unmountRootfs(id); !u) {
+      log::warn(u.error().message());  // the next open() tries again (sweepOrphans)
+      return;
+    }
+    trashDir(id);
+  });
 }
 
 Status Engine::cleanup() {
@@ -389,6 +426,7 @@ Status Engine::startLocked(Entry& e) {
   if (!lowers) return fail(lowers.error());
   (void)runtime::remove(rs, c.id, true);  // leftovers of a crash
   (void)unmountRootfs(c.id);
+  e.files_deferred = false;
   // A --rm container's writable layer is deleted with it: never flushed (volatile).
   if (auto m =
           sys::mountOverlay(*lowers, dir + "/upper", dir + "/work", rootfs, c.config.auto_remove);
@@ -428,7 +466,7 @@ Status Engine::startLocked(Entry& e) {
   l.open_stdin = c.config.open_stdin;
   l.log = c.config.log;
   lap("bundle written");
-  auto started = launchMonitor(l);
+  auto started = launchMonitor(l, pool_.get());
   lap("created");
   if (!started) return fail(started.error());
   // Attaches made before start join now, before the container's process runs.
@@ -506,12 +544,26 @@ void Engine::recordExit(Entry& e, bool apply_policy) {
   bool oom = false;
   if (auto st = rs.load(c.id)) oom = runtime::oomKilled(*st);
   lap("exit read");
-  if (auto r = runtime::remove(rs, c.id, true); !r) log::warn(r.error().message());
-  lap("runtime state removed");
+  const RestartPolicy& p = c.config.restart;
+  bool restart = false;
+  if (apply_policy && !c.state.stopped_by_user) {
+    if (p.name == "always" || p.name == "unless-stopped") restart = true;
+    if (p.name == "on-failure" && exit->exit_code != 0)
+      restart = p.max_retries == 0 || c.state.restart_count < p.max_retries;
+  }
+  // An auto-removed container's removal follows at once, and its files go after the
+  // answer (removeLocked).
+  e.files_deferred = c.config.auto_remove && !restart;
+  if (!e.files_deferred) {
+    if (auto r = runtime::remove(rs, c.id, true); !r) log::warn(r.error().message());
+    lap("runtime state removed");
+  }
   net_->tearDown(c.id, c.state.net, true);
   lap("network torn down");
-  if (auto u = unmountRootfs(c.id); !u) log::warn(u.error().message());
-  lap("unmounted");
+  if (!e.files_deferred) {
+    if (auto u = unmountRootfs(c.id); !u) log::warn(u.error().message());
+    lap("unmounted");
+  }
   int64_t ran_ns = exit->finished_ns - c.state.started_ns;
   c.state.status = RunState::kExited;
   c.state.exit_code = exit->exit_code;
@@ -524,13 +576,6 @@ void Engine::recordExit(Entry& e, bool apply_policy) {
   if (oom) publish(c, "oom");
   publish(c, "die", {{"exitCode", std::to_string(exit->exit_code)}});
 
-  const RestartPolicy& p = c.config.restart;
-  bool restart = false;
-  if (apply_policy && !c.state.stopped_by_user) {
-    if (p.name == "always" || p.name == "unless-stopped") restart = true;
-    if (p.name == "on-failure" && exit->exit_code != 0)
-      restart = p.max_retries == 0 || c.state.restart_count < p.max_retries;
-  }
   if (restart) {
     // Docker's back-off: 100 ms doubling up to a minute, reset after 10 s of running.
     if (ran_ns >= 10'000'000'000LL || e.backoff_ms == 0)
@@ -728,16 +773,18 @@ Status Engine::removeLocked(std::shared_ptr<Entry> e, bool remove_volumes) {
     std::lock_guard lock(e->mu);
     if (e->removed) return okStatus();
     Container& c = e->c;
-    BERTH_RETURN_IF_ERROR(unmountRootfs(c.id));
-    (void)runtime::remove(runtimeStore(opts_), c.id, true);
+    if (!e->files_deferred) {
+      BERTH_RETURN_IF_ERROR(unmountRootfs(c.id));
+      (void)runtime::remove(runtimeStore(opts_), c.id, true);
+    }
     // The record goes first: once it is gone the container is, and a crash from here on
     // leaves only files, which the next open() sweeps (sweepOrphans). The directory goes
     // to the trash, deleted after the answer.
     BERTH_RETURN_IF_ERROR(store_->remove(c.id));
-    if (auto t = trash_->put(dirOf(c.id)); !t) {
-      log::warn(t.error().message());
-      (void)sys::removeAll(dirOf(c.id));
-    }
+    if (e->files_deferred)
+      removeFilesAfterwards(c.id);
+    else
+      trashDir(c.id);
     {
       std::lock_guard names(mu_);
       by_id_.erase(c.id);

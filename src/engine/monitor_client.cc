@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "engine/monitor_pool.h"
 #include "monitor/protocol.h"
 #include "sys/fs.h"
 #include "sys/process.h"
@@ -44,19 +45,7 @@ int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid
 
 }  // namespace
 
-Result<MonitorStarted> launchMonitor(const MonitorLaunch& l) {
-  int sync[2];
-  if (::pipe2(sync, O_CLOEXEC) != 0) return errnoError("create sync pipe", errno);
-  sys::Fd rd(sync[0]), wr(sync[1]);
-  std::vector<std::string> args = {
-      l.monitor, "--id",           l.id,           "--bundle",  l.dir, "--dir", l.dir, "--runtime",
-      l.runtime, "--runtime-root", l.runtime_root, "--sync-fd", "3"};
-  if (l.tty) args.push_back("--tty");
-  if (l.open_stdin) args.push_back("--stdin");
-  if (l.log.max_size > 0) {
-    args.insert(args.end(), {"--log-max-size", std::to_string(l.log.max_size), "--log-max-files",
-                             std::to_string(l.log.max_files)});
-  }
+Result<pid_t> spawnMonitor(std::vector<std::string> args, int sync_fd) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -66,7 +55,7 @@ Result<MonitorStarted> launchMonitor(const MonitorLaunch& l) {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 3);
+  posix_spawn_file_actions_adddup2(&fa, sync_fd, 3);
   posix_spawn_file_actions_addclosefrom_np(&fa, 4);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -78,11 +67,46 @@ Result<MonitorStarted> launchMonitor(const MonitorLaunch& l) {
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
-  int err = ::posix_spawn(&pid, l.monitor.c_str(), &fa, &attr, argv.data(), environ);
+  int err = ::posix_spawn(&pid, args[0].c_str(), &fa, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  if (err != 0) return errnoError("start monitor " + quote(l.monitor), err);
-  wr.reset();
+  if (err != 0) return errnoError("start monitor " + quote(args[0]), err);
+  return pid;
+}
+
+Result<MonitorStarted> launchMonitor(const MonitorLaunch& l, MonitorPool* pool) {
+  std::vector<std::string> args = {"--id",           l.id,          "--bundle",  l.dir,
+                                   "--dir",          l.dir,         "--runtime", l.runtime,
+                                   "--runtime-root", l.runtime_root};
+  if (l.tty) args.push_back("--tty");
+  if (l.open_stdin) args.push_back("--stdin");
+  if (l.log.max_size > 0) {
+    args.insert(args.end(), {"--log-max-size", std::to_string(l.log.max_size), "--log-max-files",
+                             std::to_string(l.log.max_files)});
+  }
+  sys::Fd rd;
+  pid_t pid = 0;
+  if (auto pooled = pool ? pool->take() : std::nullopt) {
+    std::string assignment;
+    for (const auto& a : args) assignment.append(a).push_back('\0');
+    if (::send(pooled->sock.get(), assignment.data(), assignment.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(assignment.size())) {
+      pid = pooled->pid;
+      rd = std::move(pooled->sock);
+    } else {  // it died meanwhile: reap it and spawn one
+      while (::waitpid(pooled->pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+  if (!rd.valid()) {
+    int sync[2];
+    if (::pipe2(sync, O_CLOEXEC) != 0) return errnoError("create sync pipe", errno);
+    rd = sys::Fd(sync[0]);
+    sys::Fd wr(sync[1]);
+    args.insert(args.begin(), l.monitor);
+    args.insert(args.end(), {"--sync-fd", "3"});
+    pid = BERTH_TRY(spawnMonitor(std::move(args), wr.get()));
+  }
 
   std::string line;
   char buf[128];

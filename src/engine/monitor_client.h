@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "common/result.h"
 #include "engine/container_config.h"
@@ -36,9 +37,14 @@ struct MonitorStarted {
   pid_t init_pid = 0;
 };
 
-// Spawns the monitor and waits until the runtime's create has finished. On failure the
-// error carries the runtime's own message (from runtime.log) and nothing is left running.
-Result<MonitorStarted> launchMonitor(const MonitorLaunch& l);
+// Spawns the monitor (or takes a pooled one from `pool`, when it has one ready) and waits
+// until the runtime's create has finished. On failure the error carries the runtime's own
+// message (from runtime.log) and nothing is left running.
+Result<MonitorStarted> launchMonitor(const MonitorLaunch& l, class MonitorPool* pool);
+
+// Spawns berth-monitor with `args` (args[0] its path) and `sync_fd` as its descriptor 3,
+// stdio on /dev/null, default signals; the caller reaps it.
+Result<pid_t> spawnMonitor(std::vector<std::string> args, int sync_fd);
 
 // Connects to the monitor's attach socket in `dir` (works for paths longer than a
 // sockaddr_un can hold).

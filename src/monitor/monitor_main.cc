@@ -14,10 +14,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -67,11 +69,13 @@ alignas(4096) char g_stdin_buf[kStdinBuffer];
 constinit LineSplitter g_stdout(kStdout, g_stdout_buf);
 constinit LineSplitter g_stderr(kStderr, g_stderr_buf);
 LogFile g_log;
+// A pooled monitor's assignment: the options point into it for the monitor's life.
+char g_assignment[8192];
 
 class Monitor final : public AttachSink {
  public:
   explicit Monitor(const Options& o) : opts_(o) {}
-  int run();
+  int run(char** argv);
 
   // AttachSink.
   size_t stdinRoom() const override;
@@ -80,7 +84,11 @@ class Monitor final : public AttachSink {
   void resize(uint16_t rows, uint16_t cols) override;
 
  private:
+  void setupProcess();
   bool setup();
+  bool awaitAssignment(char** argv);
+  void startPooledRuntime();
+  bool sendPooledRequest();
   bool listenUnix(const char* name, int* fd);
   bool addFd(int fd, uint32_t events, uint64_t tag);
   bool spawnCreate();
@@ -125,6 +133,8 @@ class Monitor final : public AttachSink {
   uint16_t rows_ = 0, cols_ = 0;  // last resize, applied when the pty arrives
   pid_t create_pid_ = -1;
   pid_t init_pid_ = -1;
+  pid_t pooled_pid_ = -1;  // a runtime loaded ahead, waiting on pooled_sock_ for its request
+  int pooled_sock_ = -1;
   // Children reaped before the init pid was known (the init may die before `create`'s
   // exit has been seen): pid, status.
   pid_t early_pid_[8] = {};
@@ -137,7 +147,9 @@ class Monitor final : public AttachSink {
   ClientSet* clients_ = nullptr;
 };
 
-int Monitor::run() {
+int Monitor::run(char** argv) {
+  setupProcess();
+  if (opts_.pool && !awaitAssignment(argv)) return opts_.id ? 0 : 2;
   if (!setup()) {
     writeSync("E -1\n", 5);
     removeSockets();
@@ -172,7 +184,7 @@ int Monitor::run() {
   return 0;
 }
 
-bool Monitor::setup() {
+void Monitor::setupProcess() {
   // Descriptors berthd did not mean to pass must not reach the runtime or the container.
   if (opts_.sync_fd >= 0) {
     if (::fcntl(opts_.sync_fd, F_SETFD, FD_CLOEXEC) != 0) opts_.sync_fd = -1;
@@ -189,7 +201,85 @@ bool Monitor::setup() {
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
   ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+}
 
+// Pooled (protocol.h): at idle priority, loads a runtime that waits for its request, says
+// "R" and waits for a container. False when berthd closed the socket first, or sent an
+// assignment that does not parse (then opts_.id is null and the reason is on stderr).
+bool Monitor::awaitAssignment(char** argv) {
+  struct sched_param none {};
+  ::sched_setscheduler(0, SCHED_IDLE, &none);
+  startPooledRuntime();
+  writeAll(opts_.sync_fd, "R\n", 2);
+  ssize_t n;
+  while ((n = ::recv(opts_.sync_fd, g_assignment, sizeof g_assignment - 1, 0)) < 0 &&
+         errno == EINTR) {
+  }
+  bool assigned = n > 0;
+  if (assigned) {
+    // NUL-separated arguments, as on the command line.
+    char* args[40] = {argv[0]};
+    int count = 1;
+    g_assignment[n] = '\0';
+    for (char* p = g_assignment; p < g_assignment + n && count < 39; p += std::strlen(p) + 1)
+      args[count++] = p;
+    Options o;
+    char err[512];
+    if (!parseOptions(count, args, &o, err, sizeof err) || o.pool) {
+      TextBuf<600> line;
+      line.add("berth-monitor: assignment: ").add(o.pool ? "--pool again" : err).add('\n');
+      writeAll(2, line.c_str(), line.size());
+      writeSync("E -1\n", 5);
+      assigned = false;
+      opts_.id = nullptr;
+    } else {
+      o.sync_fd = opts_.sync_fd;
+      // `ps` shows the container's id in place of the pool's placeholder (same length).
+      if (argv[1] && argv[2] && std::strcmp(argv[1], "--id") == 0 &&
+          std::strlen(argv[2]) == std::strlen(o.id))
+        std::memcpy(argv[2], o.id, std::strlen(o.id));
+      opts_ = o;
+    }
+  }
+  if (!assigned && pooled_pid_ > 0) {
+    ::close(pooled_sock_);  // the runtime sees the end and exits
+    ::waitpid(pooled_pid_, nullptr, 0);
+    pooled_pid_ = -1;
+  }
+  ::sched_setscheduler(0, SCHED_OTHER, &none);
+  return assigned;
+}
+
+void Monitor::startPooledRuntime() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return;
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  int stdio[3] = {null_fd, null_fd, null_fd};
+  pid_t pid = forkWithStdio(stdio);
+  if (pid == 0) {
+    ::dup2(sv[1], 3);
+    const char* argv[] = {opts_.runtime, "--await-request", "3", nullptr};
+    execOrReport(argv, "/dev/null");
+  }
+  ::close(sv[1]);
+  if (null_fd >= 0) ::close(null_fd);
+  char ready = 0;
+  ssize_t n = -1;
+  if (pid > 0) {
+    while ((n = ::recv(sv[0], &ready, 1, 0)) < 0 && errno == EINTR) {
+    }
+  }
+  if (n == 1 && ready == 'R') {
+    pooled_pid_ = pid;
+    pooled_sock_ = sv[0];
+    return;
+  }
+  // Not loaded: the container gets a runtime started the usual way.
+  ::close(sv[0]);
+  if (pid > 0) ::waitpid(pid, nullptr, 0);
+}
+
+bool Monitor::setup() {
   if (::chdir(opts_.dir) != 0) {
     int err = errno;
     TextBuf<4200> what;
@@ -210,6 +300,9 @@ bool Monitor::setup() {
     return false;
   }
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  sigset_t chld;  // blocked since setupProcess: what came meanwhile is read here
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
   signal_fd_ = ::signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
   if (epoll_fd_ < 0 || signal_fd_ < 0) {
     logError("create the event loop", errno);
@@ -298,9 +391,10 @@ bool Monitor::addFd(int fd, uint32_t events, uint64_t tag) {
   return false;
 }
 
-// In the child only (see spawn.h): builds the runtime's command line and execs it.
-[[noreturn]] __attribute__((noinline)) void execCreate(const Options& o) {
-  TextBuf<4200> log_path, pid_path, console_path;
+// The runtime's `create` command line: argv[0] (the runtime) and up to 15 arguments, into
+// argv; the paths it needs are built in `paths` (3 × 4200 bytes).
+void createArgs(const Options& o, char* paths, const char* argv[17]) {
+  Text log_path(paths, 4200), pid_path(paths + 4200, 4200), console_path(paths + 8400, 4200);
   log_path.add(o.dir).add('/').add(kRuntimeLog);
   pid_path.add(o.dir).add('/').add(kInitPid);
   console_path.add(o.dir).add('/').add(kConsoleSocket);
@@ -308,7 +402,6 @@ bool Monitor::addFd(int fd, uint32_t events, uint64_t tag) {
   // the way out when the absolute one does not fit in sun_path.
   const char* console =
       console_path.size() < sizeof(sockaddr_un::sun_path) ? console_path.c_str() : kConsoleSocket;
-  const char* argv[20];
   int n = 0;
   for (const char* a :
        {o.runtime, "--root", o.runtime_root, "--log", log_path.c_str(), "--log-format", "json",
@@ -320,10 +413,65 @@ bool Monitor::addFd(int fd, uint32_t events, uint64_t tag) {
   }
   argv[n++] = o.id;
   argv[n] = nullptr;
+}
+
+// In the child only (see spawn.h): builds the runtime's command line and execs it.
+[[noreturn]] __attribute__((noinline)) void execCreate(const Options& o) {
+  char paths[3 * 4200];
+  const char* argv[17];
+  createArgs(o, paths, argv);
   execOrReport(argv, kRuntimeLog);
 }
 
+// Sends the pooled runtime its request: the working directory, create's arguments and the
+// container's stdio. The buffers are a mapping of their own, returned at once: the
+// monitor's stack stays as small as it was.
+bool Monitor::sendPooledRequest() {
+  constexpr size_t kSize = 8 * 4096;
+  void* mem = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return false;
+  char* paths = static_cast<char*>(mem);
+  Text msg(paths + 3 * 4200, kSize - 3 * 4200);
+  const char* argv[17];
+  createArgs(opts_, paths, argv);
+  msg.add(opts_.dir).add('\0');
+  for (int i = 1; argv[i]; ++i) msg.add(argv[i]).add('\0');
+  bool ok = !msg.overflow();
+  if (ok) {
+    struct iovec iov = {const_cast<char*>(msg.c_str()), msg.size()};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))] = {};
+    struct msghdr m {};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    struct cmsghdr* cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(3 * sizeof(int));
+    std::memcpy(CMSG_DATA(cm), child_stdio_, 3 * sizeof(int));
+    ok = ::sendmsg(pooled_sock_, &m, MSG_NOSIGNAL) == static_cast<ssize_t>(msg.size());
+  }
+  ::munmap(mem, kSize);
+  return ok;
+}
+
 bool Monitor::spawnCreate() {
+  if (pooled_pid_ > 0) {
+    bool sent = sendPooledRequest();
+    ::close(pooled_sock_);
+    pooled_sock_ = -1;
+    if (sent) {
+      create_pid_ = pooled_pid_;
+      for (int& fd : child_stdio_) {
+        ::close(fd);
+        fd = -1;
+      }
+      return true;
+    }
+    // It is gone (or the request did not fit): reaped below, as any stray child.
+    pooled_pid_ = -1;
+  }
   create_pid_ = forkWithStdio(child_stdio_);
   if (create_pid_ == 0) execCreate(opts_);
   int err = errno;
@@ -748,5 +896,5 @@ int main(int argc, char** argv) {
     return 2;
   }
   Monitor monitor(opts);
-  return monitor.run();
+  return monitor.run(argv);
 }

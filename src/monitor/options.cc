@@ -36,6 +36,10 @@ bool parseOptions(int argc, char** argv, Options* out, char* err, size_t err_cap
       o.stdin_open = true;
       continue;
     }
+    if (!eq && is("--pool")) {
+      o.pool = true;
+      continue;
+    }
     const char** str = nullptr;
     if (is("--id"))
       str = &o.id;
@@ -74,12 +78,14 @@ bool parseOptions(int argc, char** argv, Options* out, char* err, size_t err_cap
     const char* name;
     const char* value;
     bool path;
-  } required[] = {{"--id", o.id, false},
-                  {"--bundle", o.bundle, true},
-                  {"--dir", o.dir, true},
-                  {"--runtime", o.runtime, true},
-                  {"--runtime-root", o.runtime_root, true}};
+    bool assigned;  // a pooled monitor learns it with its container
+  } required[] = {{"--id", o.id, false, false},
+                  {"--bundle", o.bundle, true, true},
+                  {"--dir", o.dir, true, true},
+                  {"--runtime", o.runtime, true, false},
+                  {"--runtime-root", o.runtime_root, true, false}};
   for (const auto& r : required) {
+    if (o.pool && r.assigned && !r.value) continue;
     if (!r.value || !*r.value) return fail(err, err_cap, "missing ", r.name);
     if (r.path && r.value[0] != '/')
       return fail(err, err_cap, r.name, " must be an absolute path: ", r.value);

@@ -17,6 +17,7 @@ struct Options {
   uint64_t log_max_size = 0;  // 0: no rotation
   int log_max_files = 1;
   int sync_fd = -1;
+  bool pool = false;  // --pool: --bundle and --dir (and the real --id) come later
 };
 
 // Parses argv (both "--flag value" and "--flag=value"). On failure returns false with a

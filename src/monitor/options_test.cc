@@ -74,5 +74,25 @@ TEST(Options, RefusesWithAReason) {
   EXPECT_EQ(o.sync_fd, 7);
 }
 
+TEST(Options, PooledMonitorsLearnTheirContainerLater) {
+  Options o;
+  std::string err;
+  ASSERT_TRUE(parse(
+      {"--id", "----", "--pool", "--runtime", "/r", "--runtime-root", "/rr", "--sync-fd", "3"}, &o,
+      &err))
+      << err;
+  EXPECT_TRUE(o.pool);
+  EXPECT_EQ(o.bundle, nullptr);
+  EXPECT_EQ(o.dir, nullptr);
+  // The runtime is still needed up front: the pool loads it.
+  EXPECT_FALSE(parse({"--id", "----", "--pool", "--runtime-root", "/rr"}, &o, &err));
+  EXPECT_EQ(err, "missing --runtime");
+  // Paths that come are still checked.
+  EXPECT_FALSE(
+      parse({"--id", "----", "--pool", "--dir", "d", "--runtime", "/r", "--runtime-root", "/rr"},
+            &o, &err));
+  EXPECT_EQ(err, "--dir must be an absolute path: d");
+}
+
 }  // namespace
 }  // namespace berth::monitor

@@ -97,6 +97,26 @@
 //   disconnected; the container never blocks on an attached client, and container.log
 //   always gets everything.
 //
+// Pooled monitors (--pool): started before their container is known, so that a start
+// waits for neither the monitor's exec nor the runtime's. Command line:
+//   berth-monitor --id PLACEHOLDER --pool --runtime PATH --runtime-root DIR --sync-fd FD
+// where FD is a SOCK_SEQPACKET socket and PLACEHOLDER any string as long as the real id
+// (berthd uses 64 '-'). The monitor drops to SCHED_IDLE, forks `RUNTIME --await-request 3`
+// (a pooled runtime: fd 3 a SOCK_SEQPACKET socket to the monitor, stdio /dev/null), waits
+// for that runtime's one-byte message "R" (loaded and waiting), then sends "R\n" on FD
+// and waits there for its assignment: one message with the options of a plain command line
+// (--id … --runtime-root DIR [--tty] …, no --sync-fd, no --pool), each NUL-terminated. It
+// then returns to SCHED_OTHER, writes the real id over PLACEHOLDER in its argv (so `ps`
+// shows it), and carries on as a plain monitor whose sync descriptor is FD; instead of
+// forking a runtime it sends the pooled one its request: one message of NUL-terminated
+// strings, the working directory (CDIR) and then create's arguments after argv[0], with
+// the three stdio descriptors attached (SCM_RIGHTS). The pooled runtime says "R" only once
+// it has built its command line, returns to SCHED_OTHER when its request comes and then
+// runs exactly as if started with those arguments. When FD closes without an assignment
+// the monitor closes the runtime's socket (the runtime exits at once), reaps it and exits
+// 0; a malformed assignment gets "E -1" and exit status 2. If the runtime could not be
+// loaded, the monitor still says "R" and forks a runtime the usual way once assigned.
+//
 // Signals: the monitor ignores SIGINT, SIGHUP, SIGPIPE and SIGTERM and runs in its own
 // session, so nothing sent to berthd's process group reaches it (the runtime it starts
 // gets default dispositions and an empty mask). It is a child subreaper, so the init

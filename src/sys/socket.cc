@@ -64,6 +64,38 @@ Result<int> recvFd(int sock) {
   return fd;
 }
 
+Result<Message> recvMessage(int sock, size_t max_size, size_t max_fds) {
+  Message out;
+  out.data.resize(max_size);
+  iovec iov{out.data.data(), out.data.size()};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * max_fds));
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  ssize_t n;
+  while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  }
+  if (n < 0) return errnoError("receive message", errno);
+  out.data.resize(static_cast<size_t>(n));
+  for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+      out.fds.push_back(fd);
+    }
+  }
+  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+    for (int fd : out.fds) ::close(fd);
+    return invalidArgument("receive message: longer than " + std::to_string(max_size) +
+                           " bytes or " + std::to_string(max_fds) + " descriptors");
+  }
+  return out;
+}
+
 Result<Pty> openPty() {
   Pty p;
   p.master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);

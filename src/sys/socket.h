@@ -3,6 +3,7 @@
 // pseudo-terminal pair, as the OCI --console-socket protocol needs.
 
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -14,6 +15,15 @@ Result<int> connectUnix(const std::string& path);
 Status sendFd(int sock, int fd, const std::string& payload);
 // Receives one descriptor sent with sendFd.
 Result<int> recvFd(int sock);
+
+// One message and the descriptors that came with it (close-on-exec), as a pooled runtime
+// receives its request (src/monitor/protocol.h). An empty message without descriptors
+// means the peer closed its end.
+struct Message {
+  std::string data;
+  std::vector<int> fds;
+};
+Result<Message> recvMessage(int sock, size_t max_size, size_t max_fds);
 
 struct Pty {
   int master = -1;

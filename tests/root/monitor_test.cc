@@ -77,6 +77,9 @@ struct MonitorOptions {
   // monitor outlives its parent (as when berthd dies).
   bool orphan = false;
   std::string bundle;  // default: the Bundle's directory
+  // Start it as berthd's pool does (--pool, a runtime loaded ahead), then assign it.
+  bool pooled = false;
+  bool assign = true;  // pooled: send the assignment (else wait for it in vain)
 
   MonitorOptions& withTty() {
     tty = true;
@@ -94,6 +97,11 @@ struct MonitorOptions {
     orphan = true;
     return *this;
   }
+  MonitorOptions& fromPool(bool send_assignment = true) {
+    pooled = true;
+    assign = send_assignment;
+    return *this;
+  }
   MonitorOptions& withBundle(std::string dir) {
     bundle = std::move(dir);
     return *this;
@@ -108,7 +116,9 @@ class MonitorRun {
   MonitorRun(Bundle& b, MonitorOptions o = {}) : b_(b), id_(uniqueName("mon")) {
     b_.save();
     int sync[2];
-    if (::pipe2(sync, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    if (o.pooled ? ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0
+                 : ::pipe2(sync, O_CLOEXEC) != 0)
+      throw std::runtime_error("pipe");
     std::vector<std::string> args = {BERTH_MONITOR,
                                      "--id",
                                      id_,
@@ -125,6 +135,17 @@ class MonitorRun {
     if (o.tty) args.push_back("--tty");
     if (o.stdin_open) args.push_back("--stdin");
     for (const auto& e : o.extra) args.push_back(e);
+    std::string assignment;
+    if (o.pooled) {
+      // Everything but argv[0] and --sync-fd, which stays the socket.
+      for (size_t i = 1; i <= 10; ++i) assignment.append(args[i]).push_back('\0');
+      for (size_t i = 13; i < args.size(); ++i) assignment.append(args[i]).push_back('\0');
+      // Started with neither --bundle nor --dir, a placeholder id and no extras.
+      args[2] = std::string(id_.size(), '-');
+      args.erase(args.begin() + 3, args.begin() + 7);
+      args.insert(args.begin() + 3, "--pool");
+      args.resize(10);
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -146,6 +167,11 @@ class MonitorRun {
     }
     ::close(sync[1]);
     sync_fd_ = sync[0];
+    if (o.pooled) {
+      ready_ = syncLine();
+      if (o.assign && ready_ == "R\n")
+        ::send(sync_fd_, assignment.data(), assignment.size(), MSG_NOSIGNAL);
+    }
     if (o.orphan) {
       int st;
       ::waitpid(pid, &st, 0);  // the intermediate; the monitor is now someone else's
@@ -176,10 +202,10 @@ class MonitorRun {
     while (line.find('\n') == std::string::npos && nowMs() < end) {
       pollfd p{sync_fd_, POLLIN, 0};
       if (::poll(&p, 1, 100) <= 0) continue;
-      char c;
-      ssize_t n = ::read(sync_fd_, &c, 1);
+      char buf[128];  // a pooled monitor's socket keeps message boundaries: whole lines
+      ssize_t n = ::read(sync_fd_, buf, sizeof buf);
       if (n <= 0) break;
-      line += c;
+      line.append(buf, static_cast<size_t>(n));
     }
     if (line.size() > 2 && line[0] == 'P') {
       std::istringstream ss(line.substr(2));
@@ -188,6 +214,12 @@ class MonitorRun {
     return line;
   }
   pid_t monitorPid() const { return monitor_pid_; }
+  pid_t pid() const { return pid_; }
+  const std::string& readyLine() const { return ready_; }  // pooled: "R\n"
+  void closeSync() {
+    ::close(sync_fd_);
+    sync_fd_ = -1;
+  }
   pid_t initPid() const { return init_pid_; }
 
   CmdResult start() { return b_.rt({"start", id_}); }
@@ -225,6 +257,7 @@ class MonitorRun {
   pid_t init_pid_ = -1;
   int sync_fd_ = -1;
   int exit_status_ = -1;
+  std::string ready_;
 };
 
 struct Frame {
@@ -368,6 +401,40 @@ TEST_F(Monitor, OutputGoesToTheLogWithItsStreamAndTheExitCodeToTheExitFile) {
   EXPECT_GE(exit["finished_ns"].get<int64_t>(), before);
   EXPECT_FALSE(fs::exists(m.path("monitor.sock")));
   EXPECT_FALSE(fs::exists(m.path("exit.tmp")));
+}
+
+TEST_F(Monitor, APooledMonitorRunsItsContainerLikeAPlainOne) {
+  b_.shell("echo to-out; echo to-err >&2; exit 3");
+  MonitorRun m(b_, MonitorOptions().fromPool());
+  EXPECT_EQ(m.readyLine(), "R\n") << m.stderrText();
+  std::string sync = m.syncLine();
+  ASSERT_TRUE(std::regex_match(sync, std::regex("P [0-9]+ [0-9]+\n"))) << sync << m.stderrText();
+  // `ps` shows the container's id where the pool's placeholder was.
+  std::string cmdline = readText("/proc/" + std::to_string(m.monitorPid()) + "/cmdline");
+  EXPECT_NE(cmdline.find(std::string("--id") + '\0' + m.id() + '\0'), std::string::npos) << cmdline;
+  ASSERT_EQ(m.start().code, 0);
+  ASSERT_EQ(m.waitExit(), 0) << m.stderrText();
+  std::map<std::string, std::string> by_stream;
+  for (const auto& j : logEntries(m.path("container.log")))
+    by_stream[j["stream"]] += j["log"].get<std::string>();
+  EXPECT_EQ(by_stream["stdout"], "to-out\n");
+  EXPECT_EQ(by_stream["stderr"], "to-err\n");
+  EXPECT_EQ(m.exitRecord()["exit_code"], 3);
+}
+
+TEST_F(Monitor, APooledMonitorLeftWithoutAContainerExitsWithItsRuntime) {
+  MonitorRun m(b_, MonitorOptions().fromPool(/*send_assignment=*/false));
+  ASSERT_EQ(m.readyLine(), "R\n") << m.stderrText();
+  // Its one child is the runtime, loaded and waiting.
+  std::string children = readText("/proc/" + std::to_string(m.pid()) + "/task/" +
+                                  std::to_string(m.pid()) + "/children");
+  pid_t runtime = static_cast<pid_t>(std::atoi(children.c_str()));
+  ASSERT_GT(runtime, 0) << children;
+  EXPECT_NE(readText("/proc/" + std::to_string(runtime) + "/cmdline").find("--await-request"),
+            std::string::npos);
+  m.closeSync();  // as when berthd goes away
+  EXPECT_EQ(m.waitExit(), 0) << m.stderrText();
+  EXPECT_TRUE(waitFor([&] { return processGone(runtime); }, 10000));
 }
 
 TEST_F(Monitor, AClientAttachedBeforeStartSeesTheOutputAndTheExit) {

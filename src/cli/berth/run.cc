@@ -232,7 +232,9 @@ void addRunVerb(CLI::App& app, Context& ctx) {
   auto* run_cmd = app.add_subcommand("run", "run a command in a new container");
   registerFlags(run_cmd, *run_flags, /*run=*/true);
   run_cmd->callback([&ctx, run_flags] { run(ctx, *run_flags); });
+}
 
+void addCreateVerb(CLI::App& app, Context& ctx) {
   auto create_flags = std::make_shared<RunFlags>();
   auto* create_cmd = app.add_subcommand("create", "create a container (without starting it)");
   registerFlags(create_cmd, *create_flags, /*run=*/false);

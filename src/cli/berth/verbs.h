@@ -40,7 +40,8 @@ struct Context {
 void addImageVerbs(CLI::App& app,
                    Context& ctx);  // images, image inspect/ls/rm/prune, history, tag, rmi
 void addTransferVerbs(CLI::App& app, Context& ctx);  // load, save, import
-void addRunVerb(CLI::App& app, Context& ctx);        // run, create
+void addRunVerb(CLI::App& app, Context& ctx);        // run
+void addCreateVerb(CLI::App& app, Context& ctx);     // create
 void addBuildVerb(CLI::App& app, Context& ctx);      // build
 // create is in run.cc; start, stop, restart, kill, rm, ps, inspect, wait, rename, pause,
 // unpause, top, port, container …

@@ -1,5 +1,7 @@
 // berth-runtime: an OCI runtime with runc's command-line contract.
 
+#include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,6 +10,7 @@
 #include "cli/runtime/verbs.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "sys/socket.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
@@ -38,6 +41,43 @@ std::string Context::absolute(const std::string& path) {
   if (path == ".") return cwd;
   return cwd + "/" + path;
 }
+
+namespace {
+
+// A pooled runtime (src/monitor/protocol.h, "Pooled runtimes") waits on `sock` for its
+// command line: one message of NUL-terminated strings, the working directory first, then
+// the arguments after argv[0], with descriptors 0, 1 and 2 for the command attached.
+// Returns false when the monitor closed the socket without a request, or it was malformed
+// (then the reason is on stderr).
+bool awaitRequest(int sock, std::vector<std::string>* args) {
+  // "R": loaded and waiting (the monitor tells berthd only then that it is ready).
+  if (::send(sock, "R", 1, MSG_NOSIGNAL) != 1) return false;
+  auto m = sys::recvMessage(sock, 64 * 1024, 3);
+  ::close(sock);
+  if (!m) {
+    std::fprintf(stderr, "berth-runtime: %s\n", m.error().message().c_str());
+    return false;
+  }
+  if (m->data.empty() && m->fds.empty()) return false;
+  bool ok = m->fds.size() == 3 && !m->data.empty() && m->data.back() == '\0';
+  for (size_t i = 0; ok && i < 3; ++i)
+    ok = ::dup2(m->fds[i], static_cast<int>(i)) == static_cast<int>(i);
+  for (int fd : m->fds)
+    if (fd > 2) ::close(fd);
+  std::vector<std::string> parts;
+  if (ok) {
+    parts = split(m->data.substr(0, m->data.size() - 1), '\0');
+    ok = parts.size() >= 2 && ::chdir(parts[0].c_str()) == 0;
+  }
+  if (!ok) {
+    std::fprintf(stderr, "berth-runtime: a malformed request from the monitor\n");
+    return false;
+  }
+  args->assign(parts.begin() + 1, parts.end());
+  return true;
+}
+
+}  // namespace
 
 }  // namespace berth::cli
 
@@ -82,6 +122,22 @@ int main(int argc, char** argv) {
       std::exit(ctx.exit_code);
     }
   });
+  // Pooled: everything so far (loading, relocations, the command line's bookkeeping) is
+  // paid before the container exists; its request gives the real command line.
+  std::vector<std::string> request;
+  std::vector<char*> request_argv;
+  if (argc == 3 && std::string_view(argv[1]) == "--await-request") {
+    auto sock = berth::parseInt(argv[2]);
+    if (!sock || !berth::cli::awaitRequest(static_cast<int>(*sock), &request)) return 1;
+    // The pool ran at idle priority; the container's create is urgent again.
+    struct sched_param none {};
+    ::sched_setscheduler(0, SCHED_OTHER, &none);
+    request_argv.push_back(argv[0]);
+    for (auto& a : request) request_argv.push_back(a.data());
+    request_argv.push_back(nullptr);
+    argc = static_cast<int>(request.size() + 1);
+    argv = request_argv.data();
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::RequiredError& e) {
