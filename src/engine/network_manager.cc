@@ -579,8 +579,14 @@ std::vector<network::PortMap> portMaps(const std::vector<PortBinding>& ports,
   return out;
 }
 
-sys::RedirectedPort redirected(const network::PortMap& m) {
-  return {m.host_ip, m.host_port, m.container_ip, m.container_port};
+// The ports the host's own clients are redirected to (TCP only; UDP keeps the DNAT rules).
+std::vector<sys::RedirectedPort> redirectedTcp(const std::vector<network::PortMap>& maps) {
+  std::vector<sys::RedirectedPort> out;
+  for (const auto& m : maps) {
+    if (m.protocol == "tcp")
+      out.push_back({m.host_ip, m.host_port, m.container_ip, m.container_port});
+  }
+  return out;
 }
 
 // The address published ports lead to: the first endpoint on a bridge network.
@@ -659,9 +665,8 @@ Status NetworkManager::publish(const std::vector<network::PortMap>& maps, bool a
   // The redirect never leads where no DNAT rule does: added after the rules, removed before.
   auto redirect = [&] {
     if (!redirect_) return;
-    for (const auto& m : maps) {
-      if (m.protocol != "tcp") continue;
-      auto r = add ? redirect_->add(redirected(m)) : redirect_->remove(redirected(m));
+    for (const auto& p : redirectedTcp(maps)) {
+      auto r = add ? redirect_->add(p) : redirect_->remove(p);
       if (!r) log::warn(r.error().message());
     }
   };
@@ -826,11 +831,7 @@ Status NetworkManager::finishRestore() {
   }
   BERTH_RETURN_IF_ERROR(sys::nftApply(network::resetPortsScript(opts_.table, maps)));
   if (redirect_) {
-    std::vector<sys::RedirectedPort> local;
-    for (const auto& m : maps) {
-      if (m.protocol == "tcp") local.push_back(redirected(m));
-    }
-    if (auto r = redirect_->reset(local); !r) log::warn(r.error().message());
+    if (auto r = redirect_->reset(redirectedTcp(maps)); !r) log::warn(r.error().message());
   }
   // Namespaces no running container holds: a crash between making one and recording it,
   // or the pool of the last run.

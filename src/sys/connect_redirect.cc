@@ -8,11 +8,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <sstream>
 
 #include "common/strings.h"
 #include "sys/fd.h"
-#include "sys/fs.h"
+#include "sys/mountinfo.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -49,16 +48,10 @@ struct PublishedTarget {
 constexpr uint8_t kTcp = 6;
 
 // Where the cgroup2 hierarchy is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified in the
-// hybrid layout. Fields of a mountinfo line: ... mount point (5th) ... " - " fstype ...
+// hybrid layout.
 Result<std::string> cgroup2Root() {
-  std::string info = BERTH_TRY(readFile("/proc/self/mountinfo"));
-  for (const std::string& line : split(info, '\n')) {
-    size_t dash = line.find(" - ");
-    if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) continue;
-    std::istringstream fields(line.substr(0, dash));
-    std::string f, point;
-    for (int i = 0; i < 5 && fields >> f; ++i) point = f;
-    if (!point.empty()) return point;
+  for (const MountInfo& m : BERTH_TRY(readMountInfo())) {
+    if (m.fstype == "cgroup2") return m.mount_point;
   }
   return unsupported("redirect connections to published ports: no cgroup2 hierarchy mounted");
 }

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "common/strings.h"
-#include "sys/fs.h"
+#include "sys/mountinfo.h"
 
 namespace berth::runtime::cgroup {
 namespace {
@@ -28,41 +28,19 @@ bool isControllerOption(std::string_view opt) {
   return true;
 }
 
-// Undoes mountinfo's octal escapes of space, tab, newline and backslash ("\040").
-std::string unescapeMountField(std::string_view s) {
-  auto isOctal = [](char c) { return c >= '0' && c <= '7'; };
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && isOctal(s[i + 1]) && isOctal(s[i + 2]) &&
-        isOctal(s[i + 3])) {
-      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-// The v1 hierarchies in /proc/self/mountinfo, whose lines read
-//   36 25 0:32 / /sys/fs/cgroup/memory rw,relatime shared:15 - cgroup cgroup rw,memory
-// (the fields after " - " are fstype, source and super options). cgroup2 mounts are
-// skipped: in the hybrid layout /sys/fs/cgroup/unified holds no controller berth uses.
-// Where a hierarchy is mounted twice, the first mount (the host's) wins.
-V1Hierarchies parseV1Mounts(const std::string& mountinfo) {
+// The v1 hierarchies among the mounts (fstype "cgroup", the controllers in the super
+// options). cgroup2 mounts are skipped: in the hybrid layout /sys/fs/cgroup/unified holds no
+// controller berth uses. Where a hierarchy is mounted twice, the first mount (the host's) wins.
+V1Hierarchies v1Hierarchies(const std::vector<sys::MountInfo>& mounts) {
   V1Hierarchies out;
-  for (const std::string& line : split(mountinfo, '\n')) {
-    size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::vector<std::string> mount = split(line.substr(0, dash), ' ');
-    std::vector<std::string> fs = split(line.substr(dash + 3), ' ');
-    if (mount.size() < 5 || fs.size() < 3 || fs[0] != "cgroup") continue;
+  for (const sys::MountInfo& m : mounts) {
+    if (m.fstype != "cgroup") continue;
     std::vector<std::string> controllers;
-    for (const std::string& opt : split(fs[2], ',')) {
+    for (const std::string& opt : split(m.super_options, ',')) {
       if (isControllerOption(opt)) controllers.push_back(opt);
     }
     if (controllers.empty()) continue;
-    out.emplace(join(controllers, ","), unescapeMountField(mount[4]));
+    out.emplace(join(controllers, ","), m.mount_point);
   }
   return out;
 }
@@ -76,8 +54,7 @@ Result<std::unique_ptr<Manager>> openHostManager(const std::string& path) {
     return errnoError("open cgroup " + quote(path) + ": inspect " + quote(kCgroupRoot), err);
   }
   if (fs.f_type == CGROUP2_SUPER_MAGIC) return newV2Manager(kCgroupRoot, path);
-  std::string mountinfo = BERTH_TRY(sys::readFile("/proc/self/mountinfo"));
-  V1Hierarchies hierarchies = parseV1Mounts(mountinfo);
+  V1Hierarchies hierarchies = v1Hierarchies(BERTH_TRY(sys::readMountInfo()));
   if (hierarchies.empty()) {
     return unsupported("open cgroup " + quote(path) + ": " + quote(kCgroupRoot) +
                        " is not a cgroup2 mount and no cgroup v1 hierarchy is mounted");
