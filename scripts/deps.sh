@@ -8,6 +8,8 @@ packages=(
   clang libclang-rt-14-dev
   nlohmann-json3-dev libseccomp-dev libcap-dev libcli11-dev libfmt-dev libspdlog-dev
   libarchive-dev libsqlite3-dev libssl-dev
+  # the archives of libarchive's own dependencies: berth and berth-runtime link statically
+  nettle-dev libacl1-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxml2-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
   libmnl-dev libnftables-dev libldns-dev libbpf-dev
   etcd-server etcd-client
