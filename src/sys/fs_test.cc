@@ -36,6 +36,24 @@ TEST_F(SecureJoin, SymlinkLoopsFail) {
   EXPECT_FALSE(secureJoin(root_, "/a/x").ok());
 }
 
+// mkdirAll creates what is missing at any depth, accepts what exists, and names the
+// component that is in the way.
+TEST_F(SecureJoin, MkdirAllCreatesMissingParentsAndRefusesAFileInTheWay) {
+  ASSERT_TRUE(mkdirAll(root_ + "/a/b/c/").ok());
+  EXPECT_TRUE(isDirectory(root_ + "/a/b/c"));
+  EXPECT_TRUE(mkdirAll(root_ + "/a/b").ok());
+  EXPECT_TRUE(mkdirAll(root_ + "//a//b//d").ok());
+  EXPECT_TRUE(isDirectory(root_ + "/a/b/d"));
+  ASSERT_TRUE(writeFileAtomic(root_ + "/a/file", "x").ok());
+  auto in_the_way = mkdirAll(root_ + "/a/file/sub/deeper");
+  ASSERT_FALSE(in_the_way.ok());
+  EXPECT_NE(in_the_way.error().message().find("/a/file/sub"), std::string::npos)
+      << in_the_way.error().message();
+  auto is_a_file = mkdirAll(root_ + "/a/file");
+  ASSERT_FALSE(is_a_file.ok());
+  EXPECT_NE(is_a_file.error().message().find("/a/file"), std::string::npos);
+}
+
 TEST_F(SecureJoin, AtomicWriteReplacesContent) {
   std::string f = root_ + "/f";
   ASSERT_TRUE(writeFileAtomic(f, "one").ok());
