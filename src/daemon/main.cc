@@ -20,6 +20,7 @@
 #include "common/strings.h"
 #include "daemon/registrar.h"
 #include "engine/engine.h"
+#include "runtime/cgroup/manager.h"
 #include "store/open.h"
 
 namespace {
@@ -85,6 +86,10 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+  // Before any thread starts (setenv): the monitors and runtimes berthd starts inherit it.
+  if (auto s = berth::runtime::cgroup::exportHostLayout(); !s)
+    berth::log::warn("cgroup layout not handed to runtimes (they read mountinfo): " +
+                     s.error().message());
   auto engine = berth::engine::Engine::open(opts);
   if (!engine) {
     std::fprintf(stderr, "berthd: %s\n", engine.error().message().c_str());

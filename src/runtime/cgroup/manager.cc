@@ -6,6 +6,7 @@
 #include <sys/vfs.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string_view>
 
 #include "common/strings.h"
@@ -45,7 +46,61 @@ V1Hierarchies v1Hierarchies(const std::vector<sys::MountInfo>& mounts) {
   return out;
 }
 
+// A handed-down layout is trusted only while each of its mount points is a v1 cgroup mount.
+std::optional<V1Hierarchies> layoutFromEnvironment() {
+  const char* text = ::getenv(kV1LayoutEnv);
+  if (text == nullptr) return std::nullopt;
+  auto layout = parseV1Layout(text);
+  if (!layout) return std::nullopt;
+  for (const auto& [controllers, mount] : *layout) {
+    struct statfs fs {};
+    if (::statfs(mount.c_str(), &fs) != 0 || fs.f_type != CGROUP_SUPER_MAGIC) return std::nullopt;
+  }
+  return layout;
+}
+
+bool isCgroup2Root() {
+  struct statfs fs {};
+  return ::statfs(kCgroupRoot, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 }  // namespace
+
+std::string formatV1Layout(const V1Hierarchies& hierarchies) {
+  std::vector<std::string> entries;
+  for (const auto& [controllers, mount] : hierarchies) {
+    if (mount.find(';') != std::string::npos) return "";
+    entries.push_back(controllers + "=" + mount);
+  }
+  return join(entries, ";");
+}
+
+std::optional<V1Hierarchies> parseV1Layout(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  V1Hierarchies out;
+  for (const std::string& entry : split(text, ';')) {
+    // Controllers never hold a '/', and a mount point is absolute: the first "=/" splits.
+    size_t at = entry.find("=/");
+    if (at == 0 || at == std::string::npos) return std::nullopt;
+    if (!out.emplace(entry.substr(0, at), entry.substr(at + 1)).second) return std::nullopt;
+  }
+  return out;
+}
+
+Status exportHostLayout() {
+  if (isCgroup2Root()) {
+    ::unsetenv(kV1LayoutEnv);
+    return okStatus();
+  }
+  std::string text = formatV1Layout(v1Hierarchies(BERTH_TRY(sys::readMountInfo())));
+  if (text.empty()) {
+    ::unsetenv(kV1LayoutEnv);
+    return okStatus();
+  }
+  if (::setenv(kV1LayoutEnv, text.c_str(), 1) != 0)
+    return errnoError(std::string("set ") + kV1LayoutEnv, errno);
+  return okStatus();
+}
 
 Result<std::unique_ptr<Manager>> openHostManager(const std::string& path) {
   struct statfs fs {};
@@ -54,7 +109,9 @@ Result<std::unique_ptr<Manager>> openHostManager(const std::string& path) {
     return errnoError("open cgroup " + quote(path) + ": inspect " + quote(kCgroupRoot), err);
   }
   if (fs.f_type == CGROUP2_SUPER_MAGIC) return newV2Manager(kCgroupRoot, path);
-  V1Hierarchies hierarchies = v1Hierarchies(BERTH_TRY(sys::readMountInfo()));
+  std::optional<V1Hierarchies> handed = layoutFromEnvironment();
+  V1Hierarchies hierarchies =
+      handed ? std::move(*handed) : v1Hierarchies(BERTH_TRY(sys::readMountInfo()));
   if (hierarchies.empty()) {
     return unsupported("open cgroup " + quote(path) + ": " + quote(kCgroupRoot) +
                        " is not a cgroup2 mount and no cgroup v1 hierarchy is mounted");

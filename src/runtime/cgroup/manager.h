@@ -15,7 +15,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -67,8 +69,25 @@ std::unique_ptr<Manager> newV1Manager(V1Hierarchies hierarchies, std::string pat
 std::unique_ptr<Manager> newV2Manager(std::string mount_root, std::string path);
 
 // Reads /proc/self/mountinfo (and statfs of /sys/fs/cgroup) to pick v1 or v2 for this host
-// and opens a manager for `path`.
+// and opens a manager for `path`. With cgroup v1, a layout handed down in kV1LayoutEnv is
+// used instead of mountinfo when every mount point in it is still a cgroup v1 mount.
 Result<std::unique_ptr<Manager>> openHostManager(const std::string& path);
+
+// berthd reads the v1 layout once and hands it to the monitors and runtimes it starts in
+// this environment variable: mountinfo lists every container's overlay mount (with its
+// long options), so reading it made each start slower as containers accumulated. The
+// container's own process gets the spec's environment, never this one.
+inline constexpr char kV1LayoutEnv[] = "BERTH_CGROUP_V1_LAYOUT";
+
+// "controllers=mountpoint" entries joined by ';' ("cpu=/sys/fs/cgroup/cpu;name=systemd=
+// /sys/fs/cgroup/systemd"); empty when a mount point holds a ';' (such a layout is not
+// handed down). parseV1Layout returns nothing for anything it cannot read back exactly.
+std::string formatV1Layout(const V1Hierarchies& hierarchies);
+std::optional<V1Hierarchies> parseV1Layout(std::string_view text);
+
+// Sets kV1LayoutEnv from this host's mountinfo when /sys/fs/cgroup is cgroup v1, and
+// removes it otherwise. setenv: call before any other thread starts.
+Status exportHostLayout();
 
 // The cgroup path a container gets from linux.cgroupsPath: an absolute path is used as is,
 // a relative one is put under "/", and an empty one becomes "/berth/<id>". A

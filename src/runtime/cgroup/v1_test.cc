@@ -323,4 +323,29 @@ TEST(OpenHostManager, FollowsTheHostLayout) {
 }
 
 }  // namespace
+// The layout berthd hands to its runtimes reads back exactly, and anything else is refused
+// (the runtime then reads mountinfo itself).
+TEST(V1Layout, FormatsAndParsesBackExactly) {
+  V1Hierarchies layout{{"cpu,cpuacct", "/sys/fs/cgroup/cpu,cpuacct"},
+                       {"memory", "/sys/fs/cgroup/memory"},
+                       {"name=systemd", "/sys/fs/cgroup/systemd"}};
+  std::string text = formatV1Layout(layout);
+  EXPECT_EQ(text,
+            "cpu,cpuacct=/sys/fs/cgroup/cpu,cpuacct;memory=/sys/fs/cgroup/memory;"
+            "name=systemd=/sys/fs/cgroup/systemd");
+  auto back = parseV1Layout(text);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, layout);
+}
+
+TEST(V1Layout, RefusesWhatItCannotReadBack) {
+  EXPECT_EQ(formatV1Layout({{"memory", "/odd;place"}}), "");
+  EXPECT_FALSE(parseV1Layout(""));
+  EXPECT_FALSE(parseV1Layout("memory"));
+  EXPECT_FALSE(parseV1Layout("memory=relative/path"));
+  EXPECT_FALSE(parseV1Layout("=/sys/fs/cgroup/memory"));
+  EXPECT_FALSE(parseV1Layout("memory=/a;memory=/b"));
+  EXPECT_FALSE(parseV1Layout("memory=/sys/fs/cgroup/memory;"));
+}
+
 }  // namespace berth::runtime::cgroup
