@@ -54,7 +54,8 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
                     ", not running");
   Spec spec = BERTH_TRY(savedSpec(store, st));
   std::unique_ptr<SeccompFilter> seccomp;
-  if (spec.linux.seccomp) seccomp = BERTH_TRY(compileSeccomp(*spec.linux.seccomp));
+  if (spec.linux.seccomp)
+    seccomp = BERTH_TRY(compileSeccompCached(*spec.linux.seccomp, store.seccompCacheDir()));
   auto cg = BERTH_TRY(cgroup::openHostManager(st.cgroup_path));
 
   std::string proc = "/proc/" + std::to_string(st.pid) + "/ns/";

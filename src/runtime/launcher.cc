@@ -106,7 +106,8 @@ Result<Created> createContainer(const StateStore& store, const CreateOptions& op
   Spec spec = BERTH_TRY(loadSpec(opts.bundle));
   BERTH_RETURN_IF_ERROR(checkSpec(spec));
   std::unique_ptr<SeccompFilter> seccomp;
-  if (spec.linux.seccomp) seccomp = BERTH_TRY(compileSeccomp(*spec.linux.seccomp));
+  if (spec.linux.seccomp)
+    seccomp = BERTH_TRY(compileSeccompCached(*spec.linux.seccomp, store.seccompCacheDir()));
   std::string cg_path = BERTH_TRY(cgroup::resolvePath(spec.linux.cgroups_path, opts.id));
 
   BERTH_RETURN_IF_ERROR(store.reserve(opts.id));

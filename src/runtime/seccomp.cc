@@ -1,14 +1,22 @@
 #include "runtime/seccomp.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/strings.h"
+#include "sys/fs.h"
 
 namespace berth::runtime {
 namespace {
@@ -24,6 +32,9 @@ class LibseccompFilter final : public SeccompFilter {
   LibseccompFilter(const LibseccompFilter&) = delete;
   LibseccompFilter& operator=(const LibseccompFilter&) = delete;
 
+  // The program seccomp_load would install, as libseccomp exports it (to a memfd).
+  std::optional<std::string> program() const;
+
   Status load() override {
     int rc = seccomp_load(ctx_);
     if (rc < 0) return errnoError("load seccomp filter", -rc);
@@ -32,6 +43,25 @@ class LibseccompFilter final : public SeccompFilter {
 
  private:
   scmp_filter_ctx ctx_;
+};
+
+// A program generated earlier for the same profile, loaded with the flags libseccomp would
+// pass (its no_new_privs attribute is off: the runtime sets that itself).
+class ProgramFilter final : public SeccompFilter {
+ public:
+  ProgramFilter(std::vector<sock_filter> program, unsigned flags)
+      : program_(std::move(program)), flags_(flags) {}
+
+  Status load() override {
+    sock_fprog prog{static_cast<unsigned short>(program_.size()), program_.data()};
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags_, &prog) != 0)
+      return errnoError("load seccomp filter", errno);
+    return okStatus();
+  }
+
+ private:
+  std::vector<sock_filter> program_;
+  unsigned flags_;
 };
 
 // Maps an OCI action name to a libseccomp action. `errno_ret` is the errno for
@@ -150,9 +180,20 @@ Status addRule(scmp_filter_ctx ctx, uint32_t action, const std::string& name, in
   return okStatus();
 }
 
-}  // namespace
+std::optional<std::string> LibseccompFilter::program() const {
+  int fd = ::memfd_create("seccomp-program", MFD_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::optional<std::string> out;
+  if (seccomp_export_bpf(ctx_, fd) == 0) {
+    off_t size = ::lseek(fd, 0, SEEK_END);
+    std::string bytes(size > 0 ? static_cast<size_t>(size) : 0, '\0');
+    if (size > 0 && ::pread(fd, bytes.data(), bytes.size(), 0) == size) out = std::move(bytes);
+  }
+  ::close(fd);
+  return out;
+}
 
-Result<std::unique_ptr<SeccompFilter>> compileSeccomp(const Seccomp& profile) {
+Result<std::unique_ptr<LibseccompFilter>> compileFilter(const Seccomp& profile) {
   const std::string base = kPath;
   uint32_t default_action =
       BERTH_TRY(resolveAction(profile.default_action, profile.default_errno_ret,
@@ -194,6 +235,103 @@ Result<std::unique_ptr<SeccompFilter>> compileSeccomp(const Seccomp& profile) {
       int nr = seccomp_syscall_resolve_name(name.c_str());
       if (nr == __NR_SCMP_ERROR) continue;  // a syscall of another kernel or libseccomp
       BERTH_RETURN_IF_ERROR(addRule(ctx, action, name, nr, args, path));
+    }
+  }
+  return filter;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SeccompFilter>> compileSeccomp(const Seccomp& profile) {
+  return std::unique_ptr<SeccompFilter>(BERTH_TRY(compileFilter(profile)));
+}
+
+}  // namespace berth::runtime
+
+namespace berth::runtime {
+namespace {
+
+constexpr char kCacheMagic[] = "berth-seccomp-program 1\n";
+
+// Everything the generated program depends on, in one exact text.
+std::string cacheKey(const Seccomp& p) {
+  const scmp_version* v = seccomp_version();
+  std::string key = "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) +
+                    "." + std::to_string(v->micro) + " api " + std::to_string(seccomp_api_get()) +
+                    " native " + std::to_string(seccomp_arch_native()) + "\n";
+  auto errnoText = [](const std::optional<unsigned>& e) {
+    return e ? std::to_string(*e) : std::string("-");
+  };
+  key += "default " + p.default_action + " " + errnoText(p.default_errno_ret) + "\n";
+  key += "architectures " + join(p.architectures, ",") + "\nflags " + join(p.flags, ",") + "\n";
+  for (const SeccompRule& r : p.syscalls) {
+    key += "rule " + join(r.names, ",") + " " + r.action + " " + errnoText(r.errno_ret);
+    for (const SeccompArg& a : r.args)
+      key += " " + std::to_string(a.index) + ":" + std::to_string(a.value) + ":" +
+             std::to_string(a.value_two) + ":" + a.op;
+    key += "\n";
+  }
+  return key;
+}
+
+// The seccomp(2) flags libseccomp derives from the profile's flags.
+unsigned loadFlags(const Seccomp& p) {
+  unsigned flags = 0;
+  for (const std::string& f : p.flags) {
+    if (f == "SECCOMP_FILTER_FLAG_TSYNC") flags |= SECCOMP_FILTER_FLAG_TSYNC;
+    if (f == "SECCOMP_FILTER_FLAG_LOG") flags |= SECCOMP_FILTER_FLAG_LOG;
+    if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  }
+  return flags;
+}
+
+std::string cachePath(const std::string& dir, const std::string& key) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a names the file; the key inside decides
+  for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
+  char name[32];
+  std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(h));
+  return dir + "/" + name;
+}
+
+// magic, key length, key, program length, program: all must match and add up exactly.
+std::optional<std::vector<sock_filter>> readProgram(const std::string& path,
+                                                    const std::string& key) {
+  auto text = sys::readFile(path);
+  if (!text) return std::nullopt;
+  std::string_view t = *text;
+  std::string head = kCacheMagic + std::to_string(key.size()) + "\n" + key;
+  if (!t.starts_with(head)) return std::nullopt;
+  t.remove_prefix(head.size());
+  size_t nl = t.find('\n');
+  if (nl == std::string_view::npos) return std::nullopt;
+  auto bytes = parseInt(std::string(t.substr(0, nl)));
+  t.remove_prefix(nl + 1);
+  if (!bytes || *bytes <= 0 || static_cast<size_t>(*bytes) != t.size() ||
+      t.size() % sizeof(sock_filter) != 0)
+    return std::nullopt;
+  std::vector<sock_filter> program(t.size() / sizeof(sock_filter));
+  std::memcpy(program.data(), t.data(), t.size());
+  return program;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SeccompFilter>> compileSeccompCached(const Seccomp& profile,
+                                                            const std::string& cache_dir) {
+  std::string key = cacheKey(profile);
+  std::string path = cachePath(cache_dir, key);
+  if (auto program = readProgram(path, key))
+    return std::unique_ptr<SeccompFilter>(
+        std::make_unique<ProgramFilter>(std::move(*program), loadFlags(profile)));
+  std::unique_ptr<LibseccompFilter> filter = BERTH_TRY(compileFilter(profile));
+  // Best effort: a cache that cannot be written costs the next start the compile, no more.
+  if (auto program = filter->program()) {
+    std::string data = kCacheMagic + std::to_string(key.size()) + "\n" + key +
+                       std::to_string(program->size()) + "\n" + *program;
+    // A name of this process's own, renamed over the entry: concurrent writers never mix.
+    std::string mine = path + "." + std::to_string(::getpid());
+    if (sys::mkdirAll(cache_dir, 0700) && sys::replaceFile(mine, data, 0600)) {
+      if (::rename(mine.c_str(), path.c_str()) != 0) ::unlink(mine.c_str());
     }
   }
   return std::unique_ptr<SeccompFilter>(std::move(filter));

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 
 #include "runtime/default_spec.h"
@@ -201,4 +203,75 @@ TEST(SeccompLoadTest, DefaultProfileDeniesEscapesAndAllowsTheRest) {
 }
 
 }  // namespace
+// A profile compiled once is loaded from the cache the second time, and enforces the same;
+// a different profile, or a cache file that does not read back whole, is compiled afresh.
+class SeccompCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/berth-seccomp-cache-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = std::string(tmpl) + "/@seccomp";
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(std::filesystem::path(dir_).parent_path());
+  }
+
+  // In a child: load the cached-or-compiled filter; dup(5000) must fail with `err`.
+  int enforces(const Seccomp& s, int err) {
+    return runInChild([&] {
+      if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return 1;
+      auto f = compileSeccompCached(s, dir_);
+      if (!f.ok() || !(*f)->load().ok()) return 2;
+      if (!failsWith(dup(5000), err)) return 3;
+      int fd = dup(0);
+      if (fd < 0) return 4;
+      close(fd);
+      return 0;
+    });
+  }
+  std::vector<std::string> entries() {
+    std::vector<std::string> out;
+    if (!std::filesystem::exists(dir_)) return out;
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) out.push_back(e.path());
+    return out;
+  }
+  std::string dir_;
+};
+
+TEST_F(SeccompCacheTest, TheSecondLoadComesFromTheCacheAndEnforcesTheSame) {
+  SeccompArg big{0, 5000, 0, "SCMP_CMP_EQ"};
+  Seccomp s = allowAllBut({rule({"dup"}, "SCMP_ACT_ERRNO", 77, {big})});
+  EXPECT_EQ(enforces(s, 77), 0);
+  auto files = entries();
+  ASSERT_EQ(files.size(), 1u) << "one compiled program, no temporary files left";
+  auto first = std::filesystem::last_write_time(files[0]);
+  EXPECT_EQ(enforces(s, 77), 0);
+  EXPECT_EQ(std::filesystem::last_write_time(files[0]), first) << "rewritten, not reused";
+
+  // Another errno is another program: compiled, not taken from the first entry.
+  Seccomp other = allowAllBut({rule({"dup"}, "SCMP_ACT_ERRNO", 78, {big})});
+  EXPECT_EQ(enforces(other, 78), 0);
+  EXPECT_EQ(entries().size(), 2u);
+  EXPECT_EQ(enforces(s, 77), 0);
+}
+
+TEST_F(SeccompCacheTest, AFileThatDoesNotReadBackWholeIsRecompiled) {
+  SeccompArg big{0, 5000, 0, "SCMP_CMP_EQ"};
+  Seccomp s = allowAllBut({rule({"dup"}, "SCMP_ACT_ERRNO", 77, {big})});
+  EXPECT_EQ(enforces(s, 77), 0);
+  auto files = entries();
+  ASSERT_EQ(files.size(), 1u);
+  // Cut inside the program: the recorded length no longer adds up.
+  std::filesystem::resize_file(files[0], std::filesystem::file_size(files[0]) - 8);
+  EXPECT_EQ(enforces(s, 77), 0);
+  // Rewritten whole by the compile that replaced it.
+  EXPECT_EQ(enforces(s, 77), 0);
+  // Where no cache can be written (a file is in the way, even for root), it still compiles
+  // and loads.
+  std::filesystem::remove_all(dir_);
+  { std::ofstream(dir_) << "not a directory"; }
+  EXPECT_EQ(enforces(s, 77), 0);
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir_));
+}
+
 }  // namespace berth::runtime

@@ -52,6 +52,8 @@ class StateStore {
   std::string dir(const std::string& id) const { return root_ + "/" + id; }
   std::string fifoPath(const std::string& id) const { return dir(id) + "/exec.fifo"; }
   std::string configPath(const std::string& id) const { return dir(id) + "/config.json"; }
+  // Compiled seccomp programs (compileSeccompCached); no container id can hold an '@'.
+  std::string seccompCacheDir() const { return root_ + "/@seccomp"; }
 
   // Makes <root>/<id>; kAlreadyExists if it is there.
   Status reserve(const std::string& id) const;
