@@ -82,6 +82,7 @@ starts() {  # NAME COUNT CMD… : COUNT parallel starts (4 at a time), prints st
 pss() { awk '/^Pss:/ {s+=$2} END {print s+0}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 d0=$(pss "$berthd_pid")
 idle_rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$berthd_pid/status")
+idle_anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$berthd_pid/status")
 echo "== detached starts"
 starts berth "$n" "$bin/berth" run -d --network none busybox sleep 1000
 starts podman 20 $podman_cmd run -d --network none busybox sleep 1000
@@ -114,4 +115,7 @@ cpu0=$(awk '{print $14+$15}' "/proc/$berthd_pid/stat")
 sleep 10
 cpu1=$(awk '{print $14+$15}' "/proc/$berthd_pid/stat")
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$berthd_pid/status")
-echo "  berthd RSS idle $((idle_rss / 1024)) MB, with $berth_count containers $((rss / 1024)) MB; CPU over 10 s: $((cpu1 - cpu0)) ticks"
+echo "  berthd RSS idle $((idle_rss / 1024)) MB ($((idle_anon / 1024)) MB anonymous), with $berth_count containers $((rss / 1024)) MB; CPU over 10 s: $((cpu1 - cpu0)) ticks"
+rss_of() { awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$1/status"; }
+containerd_pid=$(pgrep -x containerd -P "$dockerd_pid" || true)
+echo "  for comparison: dockerd RSS $(rss_of "$dockerd_pid") MB${containerd_pid:+, its containerd $(rss_of "$containerd_pid") MB} (20 containers)"
