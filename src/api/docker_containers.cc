@@ -111,23 +111,28 @@ json portMap(const Container& c, const Effective& x) {
 }
 
 // The networks a container is on (running) or will join (created, stopped).
-json networksJson(Engine& e, const Container& c) {
+// `ids`, when given, remembers network ids across the containers of one list answer.
+json networksJson(Engine& e, const Container& c,
+                  std::map<std::string, std::string>* ids = nullptr) {
   json out = json::object();
   std::string short_id = c.id.substr(0, 12);
+  // Filled key by key: an initializer list copies every value it holds once more.
   auto entry = [](const std::string& network_id, const engine::EndpointConfig& cfg) {
-    return json{{"IPAMConfig", cfg.ip.empty() ? json(nullptr) : json{{"IPv4Address", cfg.ip}}},
-                {"Links", nullptr},
-                {"Aliases", cfg.aliases.empty() ? json(nullptr) : json(cfg.aliases)},
-                {"NetworkID", network_id},
-                {"EndpointID", ""},
-                {"Gateway", ""},
-                {"IPAddress", ""},
-                {"IPPrefixLen", 0},
-                {"IPv6Gateway", ""},
-                {"GlobalIPv6Address", ""},
-                {"GlobalIPv6PrefixLen", 0},
-                {"MacAddress", cfg.mac},
-                {"DriverOpts", nullptr}};
+    json j = json::object();
+    j["IPAMConfig"] = cfg.ip.empty() ? json(nullptr) : json{{"IPv4Address", cfg.ip}};
+    j["Links"] = nullptr;
+    j["Aliases"] = cfg.aliases.empty() ? json(nullptr) : json(cfg.aliases);
+    j["NetworkID"] = network_id;
+    j["EndpointID"] = "";
+    j["Gateway"] = "";
+    j["IPAddress"] = "";
+    j["IPPrefixLen"] = 0;
+    j["IPv6Gateway"] = "";
+    j["GlobalIPv6Address"] = "";
+    j["GlobalIPv6PrefixLen"] = 0;
+    j["MacAddress"] = cfg.mac;
+    j["DriverOpts"] = nullptr;
+    return j;
   };
   const auto& mode = c.config.network_mode;
   if (c.running() && !c.state.net.endpoints.empty()) {
@@ -155,11 +160,19 @@ json networksJson(Engine& e, const Container& c) {
   for (const auto& [name, _] : c.config.networks) {
     if (name != mode) names.push_back(name);
   }
-  for (const auto& name : names) {
+  auto idOf = [&](const std::string& name) {
+    if (ids) {
+      if (auto it = ids->find(name); it != ids->end()) return it->second;
+    }
     auto n = e.networks().find(name);
+    std::string id = n ? n->id : "";
+    if (ids) ids->emplace(name, id);
+    return id;
+  };
+  for (const auto& name : names) {
     auto cfg_it = c.config.networks.find(name);
-    out[name] = entry(n ? n->id : "", cfg_it == c.config.networks.end() ? engine::EndpointConfig{}
-                                                                        : cfg_it->second);
+    out[name] = entry(
+        idOf(name), cfg_it == c.config.networks.end() ? engine::EndpointConfig{} : cfg_it->second);
   }
   return out;
 }
@@ -368,7 +381,14 @@ json inspectJson(Engine& e, const Container& c) {
 }
 
 // `images` caches image configs across one listing (many containers share an image).
-json summaryJson(Engine& e, const Container& c, std::map<std::string, json>& images) {
+// What the containers of one list answer share: image configs and network ids.
+struct ListLookups {
+  std::map<std::string, json> images;
+  std::map<std::string, std::string> network_ids;
+};
+
+json summaryJson(Engine& e, const Container& c, ListLookups& known) {
+  auto& images = known.images;
   auto img = images.find(c.image_id);
   if (img == images.end()) img = images.emplace(c.image_id, e.imageConfigOf(c)).first;
   Effective x = effective(c, img->second);
@@ -389,19 +409,22 @@ json summaryJson(Engine& e, const Container& c, std::map<std::string, json>& ima
                        {"Type", k.substr(slash + 1)}});
     }
   }
-  return {{"Id", c.id},
-          {"Names", {"/" + c.name}},
-          {"Image", c.config.image},
-          {"ImageID", imageId(c.image_id)},
-          {"Command", commandLine(x)},
-          {"Created", c.created_ns / 1000000000},
-          {"Ports", ports},
-          {"Labels", x.labels},
-          {"State", engine::runStateName(c.state.status)},
-          {"Status", statusText(c)},
-          {"HostConfig", {{"NetworkMode", c.config.network_mode}}},
-          {"NetworkSettings", {{"Networks", networksJson(e, c)}}},
-          {"Mounts", mountsJson(e, c)}};
+  // Key by key, moving the parts in: this runs once per container of every `docker ps`.
+  json s = json::object();
+  s["Id"] = c.id;
+  s["Names"] = json::array({"/" + c.name});
+  s["Image"] = c.config.image;
+  s["ImageID"] = imageId(c.image_id);
+  s["Command"] = commandLine(x);
+  s["Created"] = c.created_ns / 1000000000;
+  s["Ports"] = std::move(ports);
+  s["Labels"] = std::move(x.labels);
+  s["State"] = engine::runStateName(c.state.status);
+  s["Status"] = statusText(c);
+  s["HostConfig"]["NetworkMode"] = c.config.network_mode;
+  s["NetworkSettings"]["Networks"] = networksJson(e, c, &known.network_ids);
+  s["Mounts"] = mountsJson(e, c);
+  return s;
 }
 
 void noContent(Response& res) { res.send(204, "text/plain", ""); }
@@ -574,20 +597,20 @@ void addQueries(Router& r, Engine& e) {
           auto list = BERTH_TRY(e.list(all, engine_filters));
           auto limit = BERTH_TRY(intArg(req, "limit"));
           json out = json::array();
-          std::map<std::string, json> images;
+          ListLookups known;
           for (const auto& c : list) {
             if (!exited.empty() &&
                 (c.state.status != RunState::kExited ||
                  std::find(exited.begin(), exited.end(), c.state.exit_code) == exited.end()))
               continue;
-            json s = summaryJson(e, c, images);
+            json s = summaryJson(e, c, known);
             if (!networks.empty()) {
               bool on = false;
               for (const auto& n : networks) on |= s["NetworkSettings"]["Networks"].contains(n);
               if (!on) continue;
             }
             if (req.queryBool("size")) s["SizeRw"] = e.sizeRw(c.id).value_or(0);
-            out.push_back(s);
+            out.push_back(std::move(s));
             if (limit && *limit > 0 && out.size() >= static_cast<size_t>(*limit)) break;
           }
           res.json(200, out);
