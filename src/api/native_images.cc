@@ -20,6 +20,15 @@ namespace berth::api {
 using engine::Engine;
 using nlohmann::json;
 
+json deletedImagesJson(const std::vector<engine::ImageDeleteItem>& items) {
+  json out = json::array();
+  for (const auto& i : items) {
+    if (!i.untagged.empty()) out.push_back({{"untagged", i.untagged}});
+    if (!i.deleted.empty()) out.push_back({{"deleted", i.deleted}});
+  }
+  return out;
+}
+
 namespace {
 
 json toJson(const engine::ImageSummary& s) {
@@ -31,15 +40,6 @@ json toJson(const engine::ImageSummary& s) {
           {"size", s.size},
           {"labels", s.labels},
           {"containers", s.containers}};
-}
-
-json toJson(const std::vector<engine::ImageDeleteItem>& items) {
-  json out = json::array();
-  for (const auto& i : items) {
-    if (!i.untagged.empty()) out.push_back({{"untagged", i.untagged}});
-    if (!i.deleted.empty()) out.push_back({{"deleted", i.deleted}});
-  }
-  return out;
 }
 
 engine::ByteReader bodyReader(Request& req) {
@@ -165,7 +165,7 @@ void addQueries(Router& r, Engine& e) {
 void addChanges(Router& r, Engine& e) {
   r.add("POST", "/v1/images/prune", handle([&e](Request& req, Response& res) -> Status {
           auto report = BERTH_TRY(e.imagePrune(req.queryBool("all"), filters(req)));
-          res.json(200, {{"deleted", toJson(report.deleted)},
+          res.json(200, {{"deleted", deletedImagesJson(report.deleted)},
                          {"space_reclaimed", report.space_reclaimed}});
           return okStatus();
         }));
@@ -179,7 +179,7 @@ void addChanges(Router& r, Engine& e) {
   r.add("DELETE", "/v1/images/{name*}", handle([&e](Request& req, Response& res) -> Status {
           auto items = BERTH_TRY(e.imageRemove(req.params.at("name"), req.queryBool("force"),
                                                req.queryBool("noprune")));
-          res.json(200, toJson(items));
+          res.json(200, deletedImagesJson(items));
           return okStatus();
         }));
 }

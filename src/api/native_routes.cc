@@ -16,6 +16,7 @@
 #include "common/strings.h"
 #include "engine/monitor_client.h"
 #include "monitor/protocol.h"
+#include "sys/fs.h"
 
 namespace berth::api {
 
@@ -227,6 +228,45 @@ Status streamEvents(Engine& e, Request& req, Response& res, const engine::EventF
 
 namespace {
 
+// `system df`: per kind, how many, how many in use, their size and what a prune of the
+// unused ones would free (bytes). Image sizes are each image's layers as stored, so
+// layers two images share count twice, as docker's SIZE does.
+Result<json> diskUsage(Engine& e) {
+  auto part = [](int64_t count, int64_t active, int64_t size, int64_t reclaimable) {
+    return json{{"count", count}, {"active", active}, {"size", size}, {"reclaimable", reclaimable}};
+  };
+  int64_t count = 0, active = 0, size = 0, reclaimable = 0;
+  for (const auto& i : BERTH_TRY(e.imageList(true, {}))) {
+    ++count, size += i.size;
+    if (i.containers > 0)
+      ++active;
+    else
+      reclaimable += i.size;
+  }
+  json out = {{"images", part(count, active, size, reclaimable)}};
+  count = active = size = reclaimable = 0;
+  for (const auto& c : BERTH_TRY(e.list(true, {}))) {
+    int64_t rw = e.sizeRw(c.id).value_or(0);
+    ++count, size += rw;
+    if (c.running())
+      ++active;
+    else
+      reclaimable += rw;
+  }
+  out["containers"] = part(count, active, size, reclaimable);
+  count = active = size = reclaimable = 0;
+  for (const auto& v : BERTH_TRY(e.volumeList())) {
+    int64_t bytes = sys::treeSize(v.mountpoint);
+    ++count, size += bytes;
+    if (!e.volumeUsers(v.name).empty())
+      ++active;
+    else
+      reclaimable += bytes;
+  }
+  out["volumes"] = part(count, active, size, reclaimable);
+  return out;
+}
+
 void addSystem(Router& r, Engine& e) {
   r.add("GET", "/v1/version", [](Request&, Response& res) {
     utsname u{};
@@ -245,21 +285,28 @@ void addSystem(Router& r, Engine& e) {
           return okStatus();
         }));
   r.add("GET", "/v1/system/df", handle([&e](Request&, Response& res) -> Status {
-          auto info = BERTH_TRY(e.info());
-          auto vols = BERTH_TRY(e.volumeList());
-          res.json(200, {{"images", {{"count", info["images"]}}},
-                         {"containers", {{"count", info["containers"]}}},
-                         {"volumes", {{"count", vols.size()}}}});
+          res.json(200, BERTH_TRY(diskUsage(e)));
           return okStatus();
         }));
+  // What `docker system prune` removes: stopped containers, networks no container uses,
+  // dangling images (with all=1 every image no container uses), with volumes=1 volumes no
+  // container uses. Containers go first, so that what they held becomes unused.
   r.add("POST", "/v1/system/prune", handle([&e](Request& req, Response& res) -> Status {
+          std::map<std::string, int64_t> writable;  // what each stopped one's layer holds
+          for (const auto& c : BERTH_TRY(e.list(true, {})))
+            if (!c.running()) writable[c.id] = e.sizeRw(c.id).value_or(0);
           auto containers = BERTH_TRY(e.prune());
+          uint64_t freed = 0;
+          for (const auto& id : containers) freed += writable[id];
+          auto networks = BERTH_TRY(e.networkPrune());
           std::vector<std::string> volumes;
           if (req.queryBool("volumes")) volumes = BERTH_TRY(e.volumePrune());
+          auto images = BERTH_TRY(e.imagePrune(req.queryBool("all"), {}));
           res.json(200, {{"containers", containers},
+                         {"networks", networks},
                          {"volumes", volumes},
-                         {"images", json::array()},
-                         {"space_reclaimed", 0}});
+                         {"images", deletedImagesJson(images.deleted)},
+                         {"space_reclaimed", freed + images.space_reclaimed}});
           return okStatus();
         }));
   r.add("GET", "/v1/events", handle([&e](Request& req, Response& res) -> Status {

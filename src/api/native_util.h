@@ -34,6 +34,8 @@ std::string statusText(const engine::Container& c);
 std::string commandText(const engine::Container& c);
 // Published ports as the native API shows them (host_ip "0.0.0.0" for every address).
 nlohmann::json portsJson(const engine::Container& c);
+// What an image removal or prune did: [{"untagged": "NAME:TAG"}, {"deleted": "sha256:…"}].
+nlohmann::json deletedImagesJson(const std::vector<engine::ImageDeleteItem>& items);
 
 // Unix seconds with an optional fraction ("1700000000.5") → ns; 0 for "".
 Result<int64_t> timeArg(const Request& req, const std::string& key);

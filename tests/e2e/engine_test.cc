@@ -9,6 +9,8 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "common/strings.h"
 #include "e2e/daemon.h"
 
@@ -300,6 +302,64 @@ TEST_F(Engine, CopyInAndOutOfContainers) {
   EXPECT_EQ(runCmd({"cat", host.path() + "/out.txt"}).out, "payload\n");
   auto missing = d_->berth({"cp", "box:/no/such", host.path() + "/x"});
   EXPECT_NE(missing.code, 0);
+}
+
+// `system df` counts what is there, what is in use and what a prune would free; `system
+// prune` removes, as docker's does, stopped containers, networks and dangling images that
+// nothing uses, volumes only with --volumes, and nothing that a container still uses.
+TEST_F(Engine, SystemDfAndPruneTakeOnlyWhatNothingUses) {
+  ASSERT_EQ(d_->berth({"run", "-d", "--name", "keep", "busybox", "sleep", "100"}).code, 0);
+  ASSERT_EQ(d_->berth({"run", "--name", "gone", "busybox", "true"}).code, 0);
+  ASSERT_EQ(d_->berth({"network", "create", "unused-net"}).code, 0);
+  ASSERT_EQ(d_->berth({"network", "create", "used-net"}).code, 0);
+  ASSERT_EQ(d_->berth({"run", "-d", "--name", "onnet", "--network", "used-net", "busybox", "sleep",
+                       "100"})
+                .code,
+            0);
+  ASSERT_EQ(d_->berth({"volume", "create", "spare"}).code, 0);
+  auto tiny =
+      runCmd({"/bin/sh", "-c",
+              "mkdir -p " + d_->path("tiny") + " && echo x > " + d_->path("tiny/file") +
+                  " && tar -C " + d_->path("tiny") + " -cf " + d_->path("tiny.tar") + " ."});
+  ASSERT_EQ(tiny.code, 0) << tiny.err;
+  ASSERT_EQ(d_->berth({"import", d_->path("tiny.tar")}).code, 0);  // untagged: dangling
+  std::string gone_id = d_->inspect("gone").value("id", "");
+  ASSERT_FALSE(gone_id.empty());
+
+  auto df = d_->berth({"system", "df", "--format", "json"});
+  ASSERT_EQ(df.code, 0) << df.err;
+  auto usage = nlohmann::json::parse(df.out, nullptr, false);
+  ASSERT_TRUE(usage.is_object()) << df.out;
+  EXPECT_EQ(usage["images"]["count"], 2) << df.out;
+  EXPECT_EQ(usage["images"]["active"], 1) << df.out;
+  EXPECT_GT(usage["images"]["size"].get<int64_t>(), 1000000) << df.out;   // busybox: ~2 MB
+  EXPECT_GT(usage["images"]["reclaimable"].get<int64_t>(), 0) << df.out;  // the dangling one
+  EXPECT_EQ(usage["containers"]["count"], 3) << df.out;
+  EXPECT_EQ(usage["containers"]["active"], 2) << df.out;
+  EXPECT_EQ(usage["volumes"]["count"], 1) << df.out;
+  EXPECT_EQ(usage["volumes"]["active"], 0) << df.out;
+  auto table = d_->berth({"system", "df"});
+  EXPECT_EQ(table.out.substr(0, table.out.find('\n')).find("TYPE"), 0u) << table.out;
+  EXPECT_NE(table.out.find("RECLAIMABLE"), std::string::npos) << table.out;
+
+  auto pruned = d_->berth({"system", "prune", "-f"});
+  ASSERT_EQ(pruned.code, 0) << pruned.err;
+  EXPECT_NE(pruned.out.find("Deleted Containers:\n" + gone_id), std::string::npos) << pruned.out;
+  EXPECT_NE(pruned.out.find("Deleted Networks:\nunused-net"), std::string::npos) << pruned.out;
+  EXPECT_NE(pruned.out.find("deleted: sha256:"), std::string::npos) << pruned.out;
+  EXPECT_EQ(pruned.out.find("Deleted Volumes:"), std::string::npos) << pruned.out;
+  EXPECT_EQ(lines(d_->berth({"ps", "-a", "--format", "{{.Names}}"}).out).size(), 2u);
+  auto nets = d_->berth({"network", "ls"}).out;
+  EXPECT_NE(nets.find("used-net"), std::string::npos) << nets;
+  EXPECT_EQ(nets.find("unused-net"), std::string::npos) << nets;
+  EXPECT_EQ(lines(d_->berth({"images", "-q"}).out).size(), 1u) << "busybox stays: it is in use";
+  EXPECT_NE(d_->berth({"volume", "ls"}).out.find("spare"), std::string::npos);
+
+  auto with_volumes = d_->berth({"system", "prune", "-f", "--volumes"});
+  ASSERT_EQ(with_volumes.code, 0) << with_volumes.err;
+  EXPECT_NE(with_volumes.out.find("Deleted Volumes:\nspare"), std::string::npos)
+      << with_volumes.out;
+  EXPECT_EQ(d_->berth({"volume", "ls", "-q"}).out, "");
 }
 
 }  // namespace

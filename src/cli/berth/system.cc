@@ -110,32 +110,47 @@ void df(Context& ctx, const std::string& format) {
     std::printf("%s\n", d->dump().c_str());
     return;
   }
-  Table table({"TYPE", "TOTAL", "SIZE"});
+  Table table({"TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"});
   for (auto [label, key] : {std::pair{"Images", "images"}, std::pair{"Containers", "containers"},
                             std::pair{"Local Volumes", "volumes"}}) {
     const json part = d->value(key, json::object());
+    double size = part.value("size", 0.0), reclaimable = part.value("reclaimable", 0.0);
+    std::string share =
+        size > 0 ? " (" + std::to_string(static_cast<int>(reclaimable * 100 / size)) + "%)" : "";
     table.add({label, std::to_string(part.value("count", int64_t{0})),
-               decimalSize(part.value("size", 0.0))});
+               std::to_string(part.value("active", int64_t{0})), decimalSize(size),
+               decimalSize(reclaimable) + share});
   }
   std::fputs(table.render().c_str(), stdout);
 }
 
-void prune(Context& ctx, bool force, bool volumes) {
+// As `docker system prune`: containers first, so that what they held becomes unused.
+void prune(Context& ctx, bool force, bool volumes, bool all) {
   std::string warning =
-      "WARNING! This will remove:\n  - all stopped containers\n" +
+      "WARNING! This will remove:\n  - all stopped containers\n"
+      "  - all networks not used by at least one container\n" +
       std::string(volumes ? "  - all volumes not used by at least one container\n" : "") +
-      "  - all dangling images";
+      (all ? "  - all images without at least one container associated to them"
+           : "  - all dangling images");
   if (!force && !confirm(warning)) return;
-  auto r = ctx.api().json("POST", std::string("/v1/system/prune") + (volumes ? "?volumes=1" : ""));
+  std::string query =
+      std::string("?volumes=") + (volumes ? "1" : "0") + "&all=" + (all ? "1" : "0");
+  auto r = ctx.api().json("POST", "/v1/system/prune" + query);
   if (!r) return ctx.fail(r.error());
   for (auto [title, key] :
-       {std::pair{"Deleted Containers:", "containers"}, std::pair{"Deleted Volumes:", "volumes"},
-        std::pair{"Deleted Images:", "images"}}) {
+       {std::pair{"Deleted Containers:", "containers"}, std::pair{"Deleted Networks:", "networks"},
+        std::pair{"Deleted Volumes:", "volumes"}, std::pair{"Deleted Images:", "images"}}) {
     const json list = r->value(key, json::array());
     if (list.empty()) continue;
     std::printf("%s\n", title);
-    for (const auto& item : list)
-      std::printf("%s\n", item.is_string() ? item.get<std::string>().c_str() : item.dump().c_str());
+    for (const auto& item : list) {
+      if (item.is_string()) {
+        std::printf("%s\n", item.get<std::string>().c_str());
+      } else {  // {"untagged": NAME} or {"deleted": ID}, printed as docker does
+        for (const auto& [what, value] : item.items())
+          std::printf("%s: %s\n", what.c_str(), value.get<std::string>().c_str());
+      }
+    }
     std::printf("\n");
   }
   std::printf("Total reclaimed space: %s\n", decimalSize(r->value("space_reclaimed", 0.0)).c_str());
@@ -180,7 +195,9 @@ void addSystemVerbs(CLI::App& app, Context& ctx) {
   auto* prune_cmd = system->add_subcommand("prune", "remove stopped containers, unused data");
   prune_cmd->add_flag("-f,--force", *force, "do not ask");
   prune_cmd->add_flag("--volumes", *volumes, "remove unused volumes too");
-  prune_cmd->callback([&ctx, force, volumes] { prune(ctx, *force, *volumes); });
+  auto all = std::make_shared<bool>(false);
+  prune_cmd->add_flag("-a,--all", *all, "remove every image no container uses, not only dangling");
+  prune_cmd->callback([&ctx, force, volumes, all] { prune(ctx, *force, *volumes, *all); });
 }
 
 }  // namespace berth::cli
