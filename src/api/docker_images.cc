@@ -240,6 +240,22 @@ void addChanges(Router& r, Engine& e) {
                          {"SpaceReclaimed", report.space_reclaimed}});
           return okStatus();
         }));
+  // The classic builder's cache (`docker builder prune`, and the last step of `docker
+  // system prune`): no record of it is in use once running builds end, so `all` changes
+  // nothing; keeping some of it (keep-storage) or choosing by filter is not offered.
+  r.add("POST", "/build/prune", handle([&e](Request& req, Response& res) -> Status {
+          auto f = BERTH_TRY(dockerFilters(req));
+          BERTH_RETURN_IF_ERROR(onlyFilters(f, {}));
+          if (auto keep = BERTH_TRY(intArg(req, "keep-storage")); keep && *keep > 0)
+            return invalidArgument(
+                "build prune: keep-storage is not supported: berth empties "
+                "the whole build cache");
+          auto report = BERTH_TRY(e.buildPrune());
+          res.json(200, {{"CachesDeleted",
+                          report.deleted.empty() ? json(nullptr) : json(report.deleted)},
+                         {"SpaceReclaimed", report.space_reclaimed}});
+          return okStatus();
+        }));
 }
 
 void addTransfers(Router& r, Engine& e) {

@@ -169,6 +169,11 @@ void addChanges(Router& r, Engine& e) {
                          {"space_reclaimed", report.space_reclaimed}});
           return okStatus();
         }));
+  r.add("POST", "/v1/build/prune", handle([&e](Request&, Response& res) -> Status {
+          auto report = BERTH_TRY(e.buildPrune());
+          res.json(200, {{"deleted", report.deleted}, {"space_reclaimed", report.space_reclaimed}});
+          return okStatus();
+        }));
   r.add("POST", "/v1/images/{name*}/tag", handle([&e](Request& req, Response& res) -> Status {
           std::string repo = req.queryValue("repo");
           if (repo.empty()) return invalidArgument("tag: query 'repo' is required");

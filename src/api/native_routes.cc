@@ -289,8 +289,9 @@ void addSystem(Router& r, Engine& e) {
           return okStatus();
         }));
   // What `docker system prune` removes: stopped containers, networks no container uses,
-  // dangling images (with all=1 every image no container uses), with volumes=1 volumes no
-  // container uses. Containers go first, so that what they held becomes unused.
+  // dangling images (with all=1 every image no container uses), the build cache, with
+  // volumes=1 volumes no container uses. Containers go first, so that what they held
+  // becomes unused.
   r.add("POST", "/v1/system/prune", handle([&e](Request& req, Response& res) -> Status {
           std::map<std::string, int64_t> writable;  // what each stopped one's layer holds
           for (const auto& c : BERTH_TRY(e.list(true, {})))
@@ -302,11 +303,14 @@ void addSystem(Router& r, Engine& e) {
           std::vector<std::string> volumes;
           if (req.queryBool("volumes")) volumes = BERTH_TRY(e.volumePrune());
           auto images = BERTH_TRY(e.imagePrune(req.queryBool("all"), {}));
-          res.json(200, {{"containers", containers},
-                         {"networks", networks},
-                         {"volumes", volumes},
-                         {"images", deletedImagesJson(images.deleted)},
-                         {"space_reclaimed", freed + images.space_reclaimed}});
+          auto cache = BERTH_TRY(e.buildPrune());
+          res.json(200,
+                   {{"containers", containers},
+                    {"networks", networks},
+                    {"volumes", volumes},
+                    {"images", deletedImagesJson(images.deleted)},
+                    {"build_cache", cache.deleted},
+                    {"space_reclaimed", freed + images.space_reclaimed + cache.space_reclaimed}});
           return okStatus();
         }));
   r.add("GET", "/v1/events", handle([&e](Request& req, Response& res) -> Status {

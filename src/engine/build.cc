@@ -466,6 +466,14 @@ Result<image::ImageRecord> Builder::commit(const StageState& st) {
 
 }  // namespace build_detail
 
+Result<std::unique_ptr<image::Db>> openBuildCache(const std::string& root) {
+  auto cache = BERTH_TRY(image::Db::open(root + "/build-cache.db"));
+  BERTH_RETURN_IF_ERROR(
+      cache->exec("CREATE TABLE IF NOT EXISTS cache(key TEXT PRIMARY KEY, layer TEXT NOT NULL, "
+                  "size INTEGER NOT NULL)"));
+  return cache;
+}
+
 Result<image::ImageRecord> build(const BuildOptions& opts, image::ImageStore& store) {
   if (!sys::isDirectory(opts.context))
     return notFound("build: context " + quote(opts.context) + " is not a directory");
@@ -476,10 +484,7 @@ Result<image::ImageRecord> build(const BuildOptions& opts, image::ImageStore& st
   image::Dockerfile df = BERTH_TRY(image::parseDockerfile(*text, df_name));
   if (df.stages.empty()) return invalidArgument(df_name + ": no FROM instruction");
   for (const auto& t : opts.tags) BERTH_TRY(image::normalizeName(t));
-  auto cache = BERTH_TRY(image::Db::open(opts.root + "/build-cache.db"));
-  BERTH_RETURN_IF_ERROR(
-      cache->exec("CREATE TABLE IF NOT EXISTS cache(key TEXT PRIMARY KEY, layer TEXT NOT NULL, "
-                  "size INTEGER NOT NULL)"));
+  auto cache = BERTH_TRY(openBuildCache(opts.root));
   BERTH_RETURN_IF_ERROR(sys::mkdirAll(opts.root + "/build", 0700));
   build_detail::Builder b(opts, store, *cache);
   b.ignore_ = BERTH_TRY(loadIgnoreRules(opts.context));

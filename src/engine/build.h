@@ -19,12 +19,14 @@
 // ("Dockerfile:3: FROM x: image 'x' does not exist…").
 
 #include <functional>
+#include <memory>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "image/image_store.h"
+#include "image/sqlite.h"
 
 namespace berth::engine {
 
@@ -50,5 +52,8 @@ struct BuildOptions {
 // Builds into `store` (a handle the caller does not use meanwhile). A RUN step that exits
 // non-zero is kInvalidArgument "The command '/bin/sh -c x' returned a non-zero code: N".
 Result<image::ImageRecord> build(const BuildOptions& opts, image::ImageStore& store);
+
+// The layer cache of the builds under `root` (<root>/build-cache.db), made if missing.
+Result<std::unique_ptr<image::Db>> openBuildCache(const std::string& root);
 
 }  // namespace berth::engine

@@ -226,6 +226,10 @@ class Engine {
   // RFC 3339>. Then collects unreferenced blobs and snapshots.
   Result<ImagePruneReport> imagePrune(bool all,
                                       const std::multimap<std::string, std::string>& filters);
+  // Empties the builder's cache: the layer cache's keys (the next build runs every step)
+  // and RUN --mount=type=cache directories. Waits for running builds to end and lets none
+  // start meanwhile; then collects the layers no image holds.
+  Result<BuildPruneReport> buildPrune();
   // A docker-archive or OCI archive (itself plain, gzip or zstd) read from `read` as one
   // stream (no seeking, no temp copy): blobs verified as they land, layers unpacked, then
   // its images made visible at once. Returns one line per name: "Loaded image:

@@ -81,22 +81,14 @@ void ImageAccess::endJob() {
 }
 
 Result<uint64_t> ImageAccess::collect(bool wait) {
-  {
-    std::unique_lock lock(jobs_mu_);
-    if (!wait && jobs_ > 0) {
+  if (!wait) {
+    std::lock_guard lock(jobs_mu_);
+    if (jobs_ > 0) {
       pending_ = true;
       return uint64_t{0};
     }
-    jobs_cv_.wait(lock, [&] { return jobs_ == 0 && !collecting_; });
-    collecting_ = true;
   }
-  auto freed = collectNow();
-  {
-    std::lock_guard lock(jobs_mu_);
-    collecting_ = false;
-  }
-  jobs_cv_.notify_all();
-  return freed;
+  return whileNoJobs([&] { return collectNow(); });
 }
 
 Result<uint64_t> ImageAccess::collectNow() {

@@ -73,6 +73,24 @@ class ImageAccess {
   // `wait` false and Jobs in flight it returns 0 at once and the last Job collects.
   Result<uint64_t> collect(bool wait);
 
+  // Runs `fn` once no Job runs, and lets none begin until it returns (as a collection
+  // does): the builder's own files (its layer cache, cache mounts) can be removed then.
+  template <class F>
+  auto whileNoJobs(F&& fn) -> decltype(fn()) {
+    {
+      std::unique_lock lock(jobs_mu_);
+      jobs_cv_.wait(lock, [&] { return jobs_ == 0 && !collecting_; });
+      collecting_ = true;
+    }
+    auto result = fn();
+    {
+      std::lock_guard lock(jobs_mu_);
+      collecting_ = false;
+    }
+    jobs_cv_.notify_all();
+    return result;
+  }
+
  private:
   ImageAccess(std::string root, std::unique_ptr<image::ImageStore> s)
       : root_(std::move(root)), store_(std::move(s)) {}

@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
@@ -19,6 +20,7 @@
 #include "image/import.h"
 #include "image/layer.h"
 #include "image/reference.h"
+#include "image/sqlite.h"
 #include "sys/fs.h"
 
 namespace berth::engine {
@@ -307,6 +309,32 @@ Result<std::vector<ImageDeleteItem>> Engine::imageRemove(const std::string& ref,
   // records are gone already: a failed collection is retried by the next one.
   if (auto gc = images_->collect(false); !gc) log::warn("rmi: " + gc.error().message());
   return items;
+}
+
+Result<BuildPruneReport> Engine::buildPrune() {
+  BuildPruneReport report = BERTH_TRY(images_->whileNoJobs([&]() -> Result<BuildPruneReport> {
+    BuildPruneReport r;
+    if (sys::exists(opts_.root + "/build-cache.db")) {
+      auto db = BERTH_TRY(openBuildCache(opts_.root));
+      for (const auto& row : BERTH_TRY(db->query("SELECT key FROM cache")))
+        r.deleted.push_back(image::asText(row[0]));
+      BERTH_RETURN_IF_ERROR(db->exec("DELETE FROM cache"));
+    }
+    std::string mounts = opts_.root + "/build-cache-mounts";
+    if (sys::isDirectory(mounts)) {
+      for (const auto& name : BERTH_TRY(sys::listDir(mounts))) {
+        std::string path = mounts + "/" + name;
+        if (name.ends_with(".lock") || !sys::isDirectory(path)) continue;
+        r.space_reclaimed += static_cast<uint64_t>(sys::treeSize(path));
+        BERTH_RETURN_IF_ERROR(sys::removeAll(path));
+        ::unlink((path + ".lock").c_str());
+        r.deleted.push_back(name);
+      }
+    }
+    return r;
+  }));
+  report.space_reclaimed += BERTH_TRY(images_->collect(true));
+  return report;
 }
 
 Result<ImagePruneReport> Engine::imagePrune(

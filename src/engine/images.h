@@ -68,6 +68,13 @@ struct ImageDeleteItem {
   std::string deleted;   // "sha256:<hex>"
 };
 
+// What a build cache prune removed: the layer cache's keys and the cache mounts' ids
+// (hex), and the bytes freed (cache mounts, and layers no image held any more).
+struct BuildPruneReport {
+  std::vector<std::string> deleted;
+  uint64_t space_reclaimed = 0;
+};
+
 struct ImagePruneReport {
   std::vector<ImageDeleteItem> deleted;
   uint64_t space_reclaimed = 0;  // bytes of the blobs removed (snapshots not counted)

@@ -289,6 +289,41 @@ TEST_F(Build, RunMounts) {
   EXPECT_EQ(leftovers.out, "0\n0\n");
 }
 
+// `builder prune` empties the build cache: the next build runs every step again, and a
+// RUN --mount=type=cache directory starts empty. Through the Docker API too.
+TEST_F(Build, BuilderPruneEmptiesTheLayerCacheAndTheCacheMounts) {
+  write("Dockerfile",
+        "FROM busybox:test\n"
+        "RUN --mount=type=cache,target=/cache,id=counter \\\n"
+        "    n=$(cat /cache/n 2>/dev/null || echo 0); echo $((n+1)) > /cache/n; "
+        "echo cache-count=$((n+1))\n"
+        "RUN echo step-ran > /step\n");
+  auto first = berth({"build", "-t", "pruned:1", path("ctx")});
+  ASSERT_EQ(first.code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("\ncache-count=1\n"), std::string::npos) << first.out;
+  auto cached = berth({"build", "-t", "pruned:1", path("ctx")});
+  ASSERT_EQ(cached.code, 0) << cached.err;
+  EXPECT_EQ(cached.out.find("\ncache-count="), std::string::npos) << "a cache hit runs nothing";
+
+  auto pruned = berth({"builder", "prune", "-f"});
+  ASSERT_EQ(pruned.code, 0) << pruned.err;
+  EXPECT_NE(pruned.out.find("Deleted build cache objects:"), std::string::npos) << pruned.out;
+  EXPECT_EQ(runCmd({"/bin/sh", "-c", "ls " + path("berth/build-cache-mounts") + " | wc -l"}).out,
+            "0\n");
+  auto again = berth({"build", "-t", "pruned:1", path("ctx")});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("\ncache-count=1\n"), std::string::npos)
+      << "every step runs again, with an empty cache mount: " << again.out;
+
+  // The Docker API's form, as `docker builder prune` and `docker system prune` send it.
+  auto api = daemon_->curl("POST", "/v1.41/build/prune?all=1&keep-storage=0&filters=%7B%7D");
+  EXPECT_EQ(api.code, 200) << api.out;
+  EXPECT_NE(api.out.find("\"CachesDeleted\":["), std::string::npos) << api.out;
+  auto keep = daemon_->curl("POST", "/v1.41/build/prune?keep-storage=1000000");
+  EXPECT_EQ(keep.code, 400) << keep.out;
+  EXPECT_NE(keep.out.find("keep-storage"), std::string::npos) << keep.out;
+}
+
 // ADD of a URL, from a web server on loopback: not unpacked, mode 0600, the Last-Modified
 // time; cached while the content stays the same; --checksum checked; clear errors for a
 // URL that cannot be fetched.

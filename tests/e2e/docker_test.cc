@@ -192,6 +192,13 @@ TEST_F(DockerClients, CopyInAndOut) {
   auto missing = docker({"cp", "box:/nope", work_->path()});
   EXPECT_NE(missing.code, 0);
   EXPECT_NE(missing.err.find("/nope"), std::string::npos) << missing.err;
+  // system prune ends with the build cache (/build/prune): it must answer, or the CLI fails
+  // after pruning everything else. The running box and its image stay.
+  auto prune = docker({"system", "prune", "-f"});
+  EXPECT_EQ(prune.code, 0) << prune.out << prune.err;
+  EXPECT_NE(prune.out.find("Total reclaimed space"), std::string::npos) << prune.out;
+  EXPECT_NE(docker({"ps", "-q"}).out, "");
+  EXPECT_EQ(docker({"builder", "prune", "-f"}).code, 0);
 }
 
 TEST_F(DockerClients, UserNetworksAndVolumes) {

@@ -215,6 +215,26 @@ void addBuildVerb(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, f] {
     if (auto s = build(ctx, *f); !s) ctx.fail(s.error());
   });
+
+  // `builder prune`: the layer cache and RUN --mount=type=cache directories.
+  auto* builder = app.add_subcommand("builder", "manage the build cache");
+  builder->require_subcommand(1);
+  auto yes = std::make_shared<bool>(false);
+  auto* prune = builder->add_subcommand("prune", "remove the build cache");
+  prune->add_flag("-f,--force", *yes, "do not ask");
+  prune->callback([&ctx, yes] {
+    if (!*yes && !confirm("WARNING! This will remove all build cache.")) return;
+    auto r = ctx.api().json("POST", "/v1/build/prune");
+    if (!r) return ctx.fail(r.error());
+    nlohmann::json deleted = r->value("deleted", nlohmann::json::array());
+    if (!deleted.empty()) {
+      std::printf("Deleted build cache objects:\n");
+      for (const auto& id : deleted) std::printf("%s\n", id.get<std::string>().c_str());
+      std::printf("\n");
+    }
+    std::printf("Total reclaimed space: %s\n",
+                humanSize(r->value("space_reclaimed", uint64_t{0})).c_str());
+  });
 }
 
 }  // namespace berth::cli

@@ -47,7 +47,7 @@ struct VerbGroup {
 const VerbGroup kGroups[] = {
     {addImageVerbs, {"images", "image", "rmi", "history", "tag"}},
     {addTransferVerbs, {"load", "save", "import"}},
-    {addBuildVerb, {"build"}},
+    {addBuildVerb, {"build", "builder"}},
     {addRunVerb, {"run"}},
     {addCreateVerb, {"create"}},
     {addContainerVerbs,

@@ -130,8 +130,9 @@ void prune(Context& ctx, bool force, bool volumes, bool all) {
       "WARNING! This will remove:\n  - all stopped containers\n"
       "  - all networks not used by at least one container\n" +
       std::string(volumes ? "  - all volumes not used by at least one container\n" : "") +
-      (all ? "  - all images without at least one container associated to them"
-           : "  - all dangling images");
+      (all ? "  - all images without at least one container associated to them\n"
+           : "  - all dangling images\n") +
+      "  - all build cache";
   if (!force && !confirm(warning)) return;
   std::string query =
       std::string("?volumes=") + (volumes ? "1" : "0") + "&all=" + (all ? "1" : "0");
@@ -139,7 +140,8 @@ void prune(Context& ctx, bool force, bool volumes, bool all) {
   if (!r) return ctx.fail(r.error());
   for (auto [title, key] :
        {std::pair{"Deleted Containers:", "containers"}, std::pair{"Deleted Networks:", "networks"},
-        std::pair{"Deleted Volumes:", "volumes"}, std::pair{"Deleted Images:", "images"}}) {
+        std::pair{"Deleted Volumes:", "volumes"}, std::pair{"Deleted Images:", "images"},
+        std::pair{"Deleted build cache objects:", "build_cache"}}) {
     const json list = r->value(key, json::array());
     if (list.empty()) continue;
     std::printf("%s\n", title);
