@@ -292,16 +292,16 @@ TEST_F(Build, RunMounts) {
 // `builder prune` empties the build cache: the next build runs every step again, and a
 // RUN --mount=type=cache directory starts empty. Through the Docker API too.
 TEST_F(Build, BuilderPruneEmptiesTheLayerCacheAndTheCacheMounts) {
-  write("Dockerfile",
-        "FROM busybox:test\n"
-        "RUN --mount=type=cache,target=/cache,id=counter \\\n"
-        "    n=$(cat /cache/n 2>/dev/null || echo 0); echo $((n+1)) > /cache/n; "
-        "echo cache-count=$((n+1))\n"
-        "RUN echo step-ran > /step\n");
-  auto first = berth({"build", "-t", "pruned:1", path("ctx")});
-  ASSERT_EQ(first.code, 0) << first.out << first.err;
-  EXPECT_NE(first.out.find("\ncache-count=1\n"), std::string::npos) << first.out;
-  auto cached = berth({"build", "-t", "pruned:1", path("ctx")});
+  write("Dockerfile", R"(FROM busybox:test
+RUN --mount=type=cache,target=/cache,id=counter \
+    n=$(cat /cache/n 2>/dev/null || echo 0); echo $((n+1)) > /cache/n; echo cache-count=$((n+1))
+RUN echo step-ran > /step
+)");
+  const std::vector<std::string> build = {"build", "-t", "pruned:1", path("ctx")};
+  auto fresh = berth(build);
+  ASSERT_EQ(fresh.code, 0) << fresh.out << fresh.err;
+  EXPECT_NE(fresh.out.find("\ncache-count=1\n"), std::string::npos) << fresh.out;
+  auto cached = berth(build);
   ASSERT_EQ(cached.code, 0) << cached.err;
   EXPECT_EQ(cached.out.find("\ncache-count="), std::string::npos) << "a cache hit runs nothing";
 
@@ -310,7 +310,7 @@ TEST_F(Build, BuilderPruneEmptiesTheLayerCacheAndTheCacheMounts) {
   EXPECT_NE(pruned.out.find("Deleted build cache objects:"), std::string::npos) << pruned.out;
   EXPECT_EQ(runCmd({"/bin/sh", "-c", "ls " + path("berth/build-cache-mounts") + " | wc -l"}).out,
             "0\n");
-  auto again = berth({"build", "-t", "pruned:1", path("ctx")});
+  auto again = berth(build);
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_NE(again.out.find("\ncache-count=1\n"), std::string::npos)
       << "every step runs again, with an empty cache mount: " << again.out;
