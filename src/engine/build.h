@@ -19,8 +19,8 @@
 // ("Dockerfile:3: FROM x: image 'x' does not exist…").
 
 #include <functional>
-#include <memory>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
