@@ -49,8 +49,10 @@ Status writeFile(const std::string& path, const std::string& data) {
 
 namespace {
 
+// The temporary name is the calling thread's own: writers of the same path in other
+// threads or processes never write into each other's file, and the last rename wins whole.
 Status writeAndRename(const std::string& path, const std::string& data, mode_t mode, bool sync) {
-  std::string tmp = path + ".tmp";
+  std::string tmp = path + ".tmp." + std::to_string(::gettid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return errnoError("write " + quote(tmp), errno);
   ssize_t n = ::write(fd, data.data(), data.size());
