@@ -125,18 +125,30 @@ Result<uint32_t> resolveArch(const std::string& name, const std::string& path) {
   return token;
 }
 
-Status applyFlag(scmp_filter_ctx ctx, const std::string& flag, const std::string& path) {
+// The OCI flags: the libseccomp attribute each sets, and the seccomp(2) flag that attribute
+// makes libseccomp pass when it loads the filter.
+struct FlagInfo {
+  const char* name;
   scmp_filter_attr attr;
-  if (flag == "SECCOMP_FILTER_FLAG_TSYNC") {
-    attr = SCMP_FLTATR_CTL_TSYNC;
-  } else if (flag == "SECCOMP_FILTER_FLAG_LOG") {
-    attr = SCMP_FLTATR_CTL_LOG;
-  } else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
-    attr = SCMP_FLTATR_CTL_SSB;
-  } else {
-    return invalidArgument(path + ": unknown flag " + quote(flag));
+  unsigned load_flag;
+};
+constexpr FlagInfo kFlags[] = {
+    {"SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC, SECCOMP_FILTER_FLAG_TSYNC},
+    {"SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG, SECCOMP_FILTER_FLAG_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB, SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+};
+
+const FlagInfo* findFlag(const std::string& name) {
+  for (const FlagInfo& f : kFlags) {
+    if (name == f.name) return &f;
   }
-  int rc = seccomp_attr_set(ctx, attr, 1);
+  return nullptr;
+}
+
+Status applyFlag(scmp_filter_ctx ctx, const std::string& flag, const std::string& path) {
+  const FlagInfo* info = findFlag(flag);
+  if (info == nullptr) return invalidArgument(path + ": unknown flag " + quote(flag));
+  int rc = seccomp_attr_set(ctx, info->attr, 1);
   if (rc < 0) {
     return unsupported(path + ": flag " + quote(flag) +
                        " is not supported by this kernel or libseccomp");
@@ -240,17 +252,6 @@ Result<std::unique_ptr<LibseccompFilter>> compileFilter(const Seccomp& profile) 
   return filter;
 }
 
-}  // namespace
-
-Result<std::unique_ptr<SeccompFilter>> compileSeccomp(const Seccomp& profile) {
-  return std::unique_ptr<SeccompFilter>(BERTH_TRY(compileFilter(profile)));
-}
-
-}  // namespace berth::runtime
-
-namespace berth::runtime {
-namespace {
-
 constexpr char kCacheMagic[] = "berth-seccomp-program 1\n";
 
 // Everything the generated program depends on, in one exact text.
@@ -274,13 +275,12 @@ std::string cacheKey(const Seccomp& p) {
   return key;
 }
 
-// The seccomp(2) flags libseccomp derives from the profile's flags.
+// The seccomp(2) flags libseccomp derives from the profile's flags (all known: a cached
+// profile compiled once).
 unsigned loadFlags(const Seccomp& p) {
   unsigned flags = 0;
-  for (const std::string& f : p.flags) {
-    if (f == "SECCOMP_FILTER_FLAG_TSYNC") flags |= SECCOMP_FILTER_FLAG_TSYNC;
-    if (f == "SECCOMP_FILTER_FLAG_LOG") flags |= SECCOMP_FILTER_FLAG_LOG;
-    if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  for (const std::string& name : p.flags) {
+    if (const FlagInfo* f = findFlag(name)) flags |= f->load_flag;
   }
   return flags;
 }
@@ -316,6 +316,10 @@ std::optional<std::vector<sock_filter>> readProgram(const std::string& path,
 
 }  // namespace
 
+Result<std::unique_ptr<SeccompFilter>> compileSeccomp(const Seccomp& profile) {
+  return std::unique_ptr<SeccompFilter>(BERTH_TRY(compileFilter(profile)));
+}
+
 Result<std::unique_ptr<SeccompFilter>> compileSeccompCached(const Seccomp& profile,
                                                             const std::string& cache_dir) {
   std::string key = cacheKey(profile);
@@ -328,11 +332,7 @@ Result<std::unique_ptr<SeccompFilter>> compileSeccompCached(const Seccomp& profi
   if (auto program = filter->program()) {
     std::string data = kCacheMagic + std::to_string(key.size()) + "\n" + key +
                        std::to_string(program->size()) + "\n" + *program;
-    // A name of this process's own, renamed over the entry: concurrent writers never mix.
-    std::string mine = path + "." + std::to_string(::getpid());
-    if (sys::mkdirAll(cache_dir, 0700) && sys::replaceFile(mine, data, 0600)) {
-      if (::rename(mine.c_str(), path.c_str()) != 0) ::unlink(mine.c_str());
-    }
+    if (sys::mkdirAll(cache_dir, 0700)) (void)sys::replaceFile(path, data, 0600);
   }
   return std::unique_ptr<SeccompFilter>(std::move(filter));
 }
