@@ -80,15 +80,30 @@ void ImageAccess::endJob() {
   (void)collect(true);
 }
 
-Result<uint64_t> ImageAccess::collect(bool wait) {
-  if (!wait) {
-    std::lock_guard lock(jobs_mu_);
-    if (jobs_ > 0) {
-      pending_ = true;
-      return uint64_t{0};
-    }
+bool ImageAccess::beginExclusive(bool wait) {
+  std::unique_lock lock(jobs_mu_);
+  if (!wait && jobs_ > 0) {
+    pending_ = true;
+    return false;
   }
-  return whileNoJobs([&] { return collectNow(); });
+  jobs_cv_.wait(lock, [&] { return jobs_ == 0 && !collecting_; });
+  collecting_ = true;
+  return true;
+}
+
+void ImageAccess::endExclusive() {
+  {
+    std::lock_guard lock(jobs_mu_);
+    collecting_ = false;
+  }
+  jobs_cv_.notify_all();
+}
+
+Result<uint64_t> ImageAccess::collect(bool wait) {
+  if (!beginExclusive(wait)) return uint64_t{0};
+  auto freed = collectNow();
+  endExclusive();
+  return freed;
 }
 
 Result<uint64_t> ImageAccess::collectNow() {

@@ -77,17 +77,9 @@ class ImageAccess {
   // does): the builder's own files (its layer cache, cache mounts) can be removed then.
   template <class F>
   auto whileNoJobs(F&& fn) -> decltype(fn()) {
-    {
-      std::unique_lock lock(jobs_mu_);
-      jobs_cv_.wait(lock, [&] { return jobs_ == 0 && !collecting_; });
-      collecting_ = true;
-    }
+    beginExclusive(true);
     auto result = fn();
-    {
-      std::lock_guard lock(jobs_mu_);
-      collecting_ = false;
-    }
-    jobs_cv_.notify_all();
+    endExclusive();
     return result;
   }
 
@@ -96,6 +88,11 @@ class ImageAccess {
       : root_(std::move(root)), store_(std::move(s)) {}
   void endJob();
   Result<uint64_t> collectNow();
+  // Waits until no Job runs and no other exclusive section does, then holds new Jobs back
+  // until endExclusive. With `wait` false and Jobs in flight it marks a collection pending
+  // (the last Job runs it) and returns false instead.
+  bool beginExclusive(bool wait);
+  void endExclusive();
 
   std::string root_;
   std::mutex mu_;  // guards store_ (and the snapshot directories while collecting)
