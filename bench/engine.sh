@@ -71,18 +71,25 @@ jq -r '.results[] | "\(.command) \(.median)"' "$work/run.json" | while read -r n
   awk -v n="$name" -v m="$m" -v b="$b" 'BEGIN{printf "  %-12s %8.1f ms  %6.2fx berth\n", n, m*1000, m/b}'
 done
 
-starts() {  # NAME COUNT CMD… : COUNT parallel starts (4 at a time), prints starts/s
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }  # user nice system irq softirq
+starts() {  # NAME COUNT CMD… : COUNT parallel starts (4 at a time), prints starts/s and the
+  # machine's CPU per start (every process involved: CLI, daemon, shims, runtime, container)
   local name=$1 count=$2; shift 2
-  local t0 t1
-  t0=$(date +%s.%N)
+  local t0 t1 c0 c1
+  t0=$(date +%s.%N); c0=$(busy_ticks)
   seq "$count" | xargs -P 4 -I{} "$@" >/dev/null
-  t1=$(date +%s.%N)
-  awk -v n="$name" -v c="$count" -v a="$t0" -v b="$t1" 'BEGIN{printf "  %-12s %4d starts in %6.2f s = %7.1f starts/s\n", n, c, b-a, c/(b-a)}'
+  t1=$(date +%s.%N); c1=$(busy_ticks)
+  awk -v n="$name" -v c="$count" -v a="$t0" -v b="$t1" -v cpu=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
+    'BEGIN{printf "  %-12s %4d starts in %6.2f s = %7.1f starts/s, %5.1f ms of CPU each\n", n, c, b-a, c/(b-a), cpu*1000/hz/c}'
 }
 pss() { awk '/^Pss:/ {s+=$2} END {print s+0}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 d0=$(pss "$berthd_pid")
 idle_rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$berthd_pid/status")
 idle_anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$berthd_pid/status")
+echo "== the berth CLI alone (median of $runs): one request to berthd, and /bin/true's exec"
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/cli.json" \
+  -n "berth ps -q" "$bin/berth ps -q" -n /bin/true /bin/true >/dev/null 2>&1
+jq -r '.results[] | "  \(.command): \(.median * 10000 | round / 10) ms"' "$work/cli.json"
 echo "== detached starts"
 starts berth "$n" "$bin/berth" run -d --network none busybox sleep 1000
 starts podman 20 $podman_cmd run -d --network none busybox sleep 1000
