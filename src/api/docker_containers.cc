@@ -380,8 +380,8 @@ json inspectJson(Engine& e, const Container& c) {
           {"NetworkSettings", settings}};
 }
 
-// `images` caches image configs across one listing (many containers share an image).
-// What the containers of one list answer share: image configs and network ids.
+// What the containers of one list answer share (many containers share an image and
+// networks): image configs and network ids, each looked up once.
 struct ListLookups {
   std::map<std::string, json> images;
   std::map<std::string, std::string> network_ids;
