@@ -1,6 +1,11 @@
 #include "store/embedded_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "common/strings.h"
 
@@ -19,10 +24,11 @@ constexpr int kEventPut = 0;
 constexpr int kEventDelete = 1;
 constexpr size_t kPooledReaders = 64;       // reading connections kept open between reads
 constexpr Revision kWatchBatchRevs = 1000;  // revisions read by one Watch::next
-// Batches between two checkpoints. The committer checkpoints itself, after acknowledging
-// a batch: a checkpoint that runs beside the committer never finishes under steady load,
-// so the WAL would never restart and would grow without end.
-constexpr int64_t kCheckpointEvery = 64;
+// How long batches gather in one transaction of the tables before it is committed (unless
+// a read needs it sooner). The committer checkpoints itself, when it folds the log: a checkpoint
+// that runs beside the committer never finishes under steady load, so the WAL would never restart
+// and would grow without end.
+constexpr auto kCommitEvery = std::chrono::milliseconds(250);
 
 // Every connection maps the file, so reads copy no pages; the committer also keeps up to
 // 64 MiB of the pages it changes in its cache (readers keep SQLite's small default).
@@ -30,6 +36,7 @@ Result<std::unique_ptr<Db>> openConnection(const std::string& path, bool writer)
   auto db = BERTH_TRY(Db::open(path));
   BERTH_RETURN_IF_ERROR(db->exec("PRAGMA mmap_size=1073741824"));
   if (writer) BERTH_RETURN_IF_ERROR(db->exec("PRAGMA cache_size=-65536"));
+  if (writer) BERTH_RETURN_IF_ERROR(db->exec("PRAGMA temp_store=MEMORY"));
   return db;
 }
 
@@ -46,7 +53,7 @@ const char* const kSchema[] = {
     "prev_rev INTEGER NOT NULL, PRIMARY KEY(rev, seq)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS leases(id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO store_meta VALUES('schema', 1), ('revision', 0), ('compacted', 0), "
-    "('lease_counter', 0)",
+    "('lease_counter', 0), ('log_seq', 0), ('log_id', abs(random() >> 1))",
 };
 
 KeyValue kvOf(const SqlRow& r) {  // key, value, create_rev, mod_rev, version, lease
@@ -130,14 +137,93 @@ Status checkRevision(Db& db, Revision wanted) {
   return okStatus();
 }
 
+// A transaction as the operation log holds it: its compares, then both branches.
+void encodeOps(LogWriter& w, const std::vector<Op>& ops) {
+  w.u32(static_cast<uint32_t>(ops.size()));
+  for (const Op& op : ops) {
+    w.u8(static_cast<uint8_t>(op.type));
+    w.bytes(op.key);
+    w.bytes(op.value);
+    w.u64(static_cast<uint64_t>(op.lease));
+  }
+}
+
+void encodeTxn(LogWriter& w, const Txn& txn) {
+  w.u32(static_cast<uint32_t>(txn.compares.size()));
+  for (const Compare& c : txn.compares) {
+    w.bytes(c.key);
+    w.u8(static_cast<uint8_t>(c.target));
+    w.u8(static_cast<uint8_t>(c.op));
+    w.u64(static_cast<uint64_t>(c.number));
+    w.bytes(c.value);
+  }
+  encodeOps(w, txn.then);
+  encodeOps(w, txn.otherwise);
+}
+
+Result<std::vector<Op>> decodeOps(LogReader& r) {
+  std::vector<Op> ops(BERTH_TRY(r.u32()));
+  for (Op& op : ops) {
+    uint8_t type = BERTH_TRY(r.u8());
+    if (type > static_cast<uint8_t>(Op::Type::kDeletePrefix))
+      return internalError("malformed operation log record: op type " + std::to_string(type));
+    op.type = static_cast<Op::Type>(type);
+    op.key = BERTH_TRY(r.bytes());
+    op.value = BERTH_TRY(r.bytes());
+    op.lease = static_cast<LeaseId>(BERTH_TRY(r.u64()));
+  }
+  return ops;
+}
+
+Result<Txn> decodeTxn(LogReader& r) {
+  Txn txn;
+  txn.compares.resize(BERTH_TRY(r.u32()));
+  for (Compare& c : txn.compares) {
+    c.key = BERTH_TRY(r.bytes());
+    uint8_t target = BERTH_TRY(r.u8());
+    uint8_t op = BERTH_TRY(r.u8());
+    if (target > static_cast<uint8_t>(Compare::Target::kValue) ||
+        op > static_cast<uint8_t>(Compare::Op::kGreater))
+      return internalError("malformed operation log record: compare " + std::to_string(target) +
+                           "/" + std::to_string(op));
+    c.target = static_cast<Compare::Target>(target);
+    c.op = static_cast<Compare::Op>(op);
+    c.number = static_cast<int64_t>(BERTH_TRY(r.u64()));
+    c.value = BERTH_TRY(r.bytes());
+  }
+  txn.then = BERTH_TRY(decodeOps(r));
+  txn.otherwise = BERTH_TRY(decodeOps(r));
+  return txn;
+}
+
 }  // namespace
 
+// A request as the committer applies it, and as the operation log replays it: applying the
+// same requests to the same tables gives the same result, so the log holds requests, not
+// their effects.
 struct EmbeddedStore::Request {
   enum class Kind { kTxn, kGrant, kRevoke, kCompact };
   Kind kind = Kind::kTxn;
   Txn txn;
   int64_t number = 0;  // ttl for kGrant, lease for kRevoke, revision for kCompact
   std::promise<Result<Reply>> done;
+
+  void encode(LogWriter& w) const {
+    w.u8(static_cast<uint8_t>(kind));
+    w.u64(static_cast<uint64_t>(number));
+    if (kind == Kind::kTxn) encodeTxn(w, txn);
+  }
+
+  static Result<std::unique_ptr<Request>> decode(LogReader& r) {
+    auto request = std::make_unique<Request>();
+    uint8_t kind = BERTH_TRY(r.u8());
+    if (kind > static_cast<uint8_t>(Kind::kCompact))
+      return internalError("malformed operation log record: request kind " + std::to_string(kind));
+    request->kind = static_cast<Kind>(kind);
+    request->number = static_cast<int64_t>(BERTH_TRY(r.u64()));
+    if (request->kind == Kind::kTxn) request->txn = BERTH_TRY(decodeTxn(r));
+    return request;
+  }
 };
 
 // Reads the events table from next_ on; see the header for why nothing can be missed.
@@ -204,21 +290,24 @@ class EmbeddedStore::EmbeddedWatch : public Watch {
   bool cancelled_ = false;  // GUARDED_BY(store_.revision_mu_)
 };
 
-Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::open(const std::string& path) {
+Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::open(const std::string& path,
+                                                           uint64_t fold_bytes) {
   auto db = openConnection(path, true);
   if (!db) return db.error().context("open store " + quote(path));
-  std::unique_ptr<EmbeddedStore> store(new EmbeddedStore(path, std::move(*db)));
+  std::unique_ptr<EmbeddedStore> store(new EmbeddedStore(path, std::move(*db), fold_bytes));
   if (Status s = store->load(); !s) return s.error().context("open store " + quote(path));
   store->committer_ = std::thread([s = store.get()] { s->commitLoop(); });
+  store->syncer_ = std::thread([s = store.get()] { s->syncLoop(); });
   store->expirer_ = std::thread([s = store.get()] { s->expiryLoop(); });
   return store;
 }
 
-EmbeddedStore::EmbeddedStore(std::string path, std::unique_ptr<Db> writer)
-    : path_(std::move(path)), writer_(std::move(writer)) {}
+EmbeddedStore::EmbeddedStore(std::string path, std::unique_ptr<Db> writer, uint64_t fold_bytes)
+    : path_(std::move(path)), fold_bytes_(fold_bytes), writer_(std::move(writer)) {}
 
 Status EmbeddedStore::load() {
-  // The committer checkpoints between batches (commitBatch), not inside a commit.
+  // The committer checkpoints when it folds the log, not inside a commit; its commits are
+  // not synced (the operation log is), its checkpoints are (fold).
   BERTH_RETURN_IF_ERROR(writer_->exec("PRAGMA wal_autocheckpoint=0"));
   BERTH_RETURN_IF_ERROR(writer_->transaction([&]() -> Status {
     for (const char* sql : kSchema) BERTH_RETURN_IF_ERROR(writer_->exec(sql));
@@ -231,6 +320,12 @@ Status EmbeddedStore::load() {
   revision_ = BERTH_TRY(metaValue(*writer_, "revision"));
   compacted_ = BERTH_TRY(metaValue(*writer_, "compacted"));
   lease_counter_ = BERTH_TRY(metaValue(*writer_, "lease_counter"));
+  log_seq_ = static_cast<uint64_t>(BERTH_TRY(metaValue(*writer_, "log_seq")));
+  const auto log_id = static_cast<uint64_t>(BERTH_TRY(metaValue(*writer_, "log_id")));
+  log_ = BERTH_TRY(OpLog::open(path_ + "-oplog", log_id));
+  BERTH_RETURN_IF_ERROR(writer_->exec("PRAGMA synchronous=OFF"));
+  BERTH_RETURN_IF_ERROR(replay());
+  applied_revision_ = revision_;
   auto rows = BERTH_TRY(writer_->query("SELECT id, ttl FROM leases"));
   auto now = Clock::now();
   for (const SqlRow& r : rows) {
@@ -238,6 +333,31 @@ Status EmbeddedStore::load() {
     leases_[asInt(r[0])] = {ttl, now + ttl};
   }
   return okStatus();
+}
+
+Status EmbeddedStore::replay() {
+  auto records = BERTH_TRY(log_->recover(log_seq_));
+  for (const OpLog::Record& record : records) {
+    LogReader r(record.payload);
+    std::vector<std::unique_ptr<Request>> batch(BERTH_TRY(r.u32()));
+    for (auto& request : batch) request = BERTH_TRY(Request::decode(r));
+    if (!r.done()) return internalError("malformed operation log record: bytes left over");
+    std::vector<Result<Reply>> replies;
+    bool changed = false;
+    Status s = applyBatch(batch, replies, revision_, changed);
+    if (Status end = endBatch(s.ok()); s) s = end;
+    if (!s) return s.error().context("replay batch " + std::to_string(record.seq));
+    if (!changed)
+      return internalError("replay batch " + std::to_string(record.seq) + ": it changed nothing");
+    ++log_seq_;
+  }
+  {
+    std::lock_guard lock(revision_mu_);
+    acked_seq_ = visible_seq_ = log_seq_;  // the replayed batches are in the log already
+  }
+  // Whatever the tables hold now, from the log or from commits that were never synced,
+  // becomes durable before the log starts over.
+  return fold();
 }
 
 EmbeddedStore::~EmbeddedStore() {
@@ -253,10 +373,17 @@ EmbeddedStore::~EmbeddedStore() {
     queue_cv_.notify_all();
   }
   if (committer_.joinable()) committer_.join();
+  {
+    std::lock_guard lock(sync_mu_);
+    sync_stopping_ = true;
+    sync_cv_.notify_all();
+  }
+  if (syncer_.joinable()) syncer_.join();
 }
 
 template <class T>
 Result<T> EmbeddedStore::withReader(const std::function<Result<T>(Db&)>& read) {
+  BERTH_RETURN_IF_ERROR(waitVisible());
   std::unique_ptr<Db> db;
   {
     std::lock_guard lock(readers_mu_);
@@ -428,41 +555,58 @@ Result<EmbeddedStore::Reply> EmbeddedStore::submit(std::unique_ptr<Request> requ
 void EmbeddedStore::commitLoop() {
   std::vector<std::unique_ptr<Request>> batch;
   while (true) {
+    bool stop = false, wanted = false;
     {
       std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is committed
+      auto ready = [&] { return stopping_ || !queue_.empty() || (txn_open_ && commit_wanted_); };
+      if (txn_open_)
+        queue_cv_.wait_until(lock, commit_due_, ready);
+      else
+        queue_cv_.wait(lock, ready);
       batch.swap(queue_);
+      stop = stopping_ && batch.empty();  // everything queued is committed
+      wanted = std::exchange(commit_wanted_, false);
     }
-    commitBatch(batch);
+    if (!batch.empty()) commitBatch(batch);
     batch.clear();
+    Status s = okStatus();
+    if (stop || log_bytes_ >= fold_bytes_)
+      s = fold();
+    else if (txn_open_ && (wanted || Clock::now() >= commit_due_))
+      s = commitTables();
+    if (!s) breakStore(s.error());
+    if (stop) {
+      // Closing the last connection checkpoints once more: with syncs, like the fold's.
+      (void)writer_->exec("PRAGMA synchronous=FULL");
+    }
+    if (txn_open_ && !s) {
+      // The tables lost what the log holds, or the other way round: drop the transaction;
+      // reopening the store replays the log.
+      (void)writer_->exec("ROLLBACK");
+      txn_open_ = false;
+    }
+    if (stop) return;
   }
 }
 
 void EmbeddedStore::commitBatch(std::vector<std::unique_ptr<Request>>& batch) {
-  Revision revision = 0;
   {
     std::lock_guard lock(revision_mu_);
-    revision = revision_;
+    if (broken_) {
+      for (auto& request : batch) request->done.set_value(*broken_);
+      return;
+    }
   }
-  const Revision before = revision;
   const LeaseId counter_before = lease_counter_;
   const Revision compacted_before = compacted_;
-  std::vector<Result<Reply>> replies;
-  replies.reserve(batch.size());
-  Status s = writer_->transaction([&]() -> Status {
-    for (auto& request : batch) {
-      Result<Reply> r = apply(*request, revision);
-      // A request's own failure (a lease that is gone, a bad revision) is found before it
-      // writes anything; an internal one aborts the whole batch.
-      if (!r && r.error().code() == ErrorCode::kInternal) return r.error();
-      replies.push_back(std::move(r));
-    }
-    if (revision != before)
-      BERTH_RETURN_IF_ERROR(
-          writer_->exec("UPDATE store_meta SET value = ? WHERE name = 'revision'", {revision}));
-    return okStatus();
-  });
+  Applied applied;
+  applied.revision = applied_revision_;
+  bool changed = false;
+  Status s = applyBatch(batch, applied.replies, applied.revision, changed);
+  if (Status end = endBatch(s.ok()); !end) {
+    breakStore(end.error());  // the transaction may still hold the batch, or lost it
+    if (s) s = end;
+  }
   if (!s) {
     lease_counter_ = counter_before;
     compacted_ = compacted_before;
@@ -470,31 +614,171 @@ void EmbeddedStore::commitBatch(std::vector<std::unique_ptr<Request>>& batch) {
     for (auto& request : batch) request->done.set_value(e);
     return;
   }
+  applied_revision_ = applied.revision;
+  if (changed) {
+    applied.seq = ++log_seq_;
+    LogWriter record;
+    uint32_t count = 0;
+    for (const auto& reply : applied.replies) count += reply ? 1 : 0;
+    record.u32(count);
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (applied.replies[i]) batch[i]->encode(record);  // the others wrote nothing
+    applied.record = std::move(record.data());
+    log_bytes_ += applied.record.size();
+  }
+  applied.batch = std::move(batch);
+  std::lock_guard lock(sync_mu_);
+  to_sync_.push_back(std::move(applied));
+  sync_cv_.notify_one();
+}
+
+void EmbeddedStore::syncLoop() {
+  std::vector<Applied> work;
+  std::vector<OpLog::Record> records;
+  while (true) {
+    {
+      std::unique_lock lock(sync_mu_);
+      sync_cv_.wait(lock, [&] { return sync_stopping_ || !to_sync_.empty(); });
+      if (to_sync_.empty()) return;
+      work.swap(to_sync_);
+    }
+    records.clear();
+    for (Applied& a : work)
+      if (a.seq != 0) records.push_back({a.seq, std::move(a.record)});
+    if (!records.empty())
+      if (Status s = log_->append(records); !s)
+        breakStore(s.error().context("write the operation log"));
+    acknowledge(work);
+    work.clear();
+  }
+}
+
+void EmbeddedStore::acknowledge(std::vector<Applied>& work) {
+  {
+    std::lock_guard lock(revision_mu_);
+    if (broken_) {
+      for (Applied& a : work)
+        for (auto& request : a.batch) request->done.set_value(*broken_);
+      return;
+    }
+    for (const Applied& a : work) acked_seq_ = std::max(acked_seq_, a.seq);
+    revision_ = work.back().revision;
+    revision_cv_.notify_all();
+  }
   {
     std::lock_guard lock(lease_mu_);
     auto now = Clock::now();
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!replies[i]) continue;
-      if (batch[i]->kind == Request::Kind::kGrant) {
-        std::chrono::seconds ttl(batch[i]->number);
-        leases_[replies[i]->lease] = {ttl, now + ttl};
-        lease_cv_.notify_all();
-      } else if (batch[i]->kind == Request::Kind::kRevoke) {
-        leases_.erase(batch[i]->number);
+    for (Applied& a : work)
+      for (size_t i = 0; i < a.batch.size(); ++i) {
+        if (!a.replies[i]) continue;
+        const Request& request = *a.batch[i];
+        if (request.kind == Request::Kind::kGrant) {
+          std::chrono::seconds ttl(request.number);
+          leases_[a.replies[i]->lease] = {ttl, now + ttl};
+          lease_cv_.notify_all();
+        } else if (request.kind == Request::Kind::kRevoke) {
+          leases_.erase(request.number);
+        }
       }
-    }
   }
+  for (Applied& a : work)
+    for (size_t i = 0; i < a.batch.size(); ++i) a.batch[i]->done.set_value(std::move(a.replies[i]));
+}
+
+Status EmbeddedStore::applyBatch(std::vector<std::unique_ptr<Request>>& batch,
+                                 std::vector<Result<Reply>>& replies, Revision& revision,
+                                 bool& changed) {
+  if (!txn_open_) {
+    BERTH_RETURN_IF_ERROR(writer_->exec("BEGIN IMMEDIATE"));
+    txn_open_ = true;
+    commit_due_ = Clock::now() + kCommitEvery;
+  }
+  BERTH_RETURN_IF_ERROR(writer_->exec("SAVEPOINT batch"));
+  const Revision before = revision;
+  replies.reserve(batch.size());
+  changed = false;
+  for (auto& request : batch) {
+    Result<Reply> r = apply(*request, revision);
+    // A request's own failure (a lease that is gone, a bad revision) is found before it
+    // writes anything; an internal one aborts the whole batch.
+    if (!r && r.error().code() == ErrorCode::kInternal) return r.error();
+    if (r && request->kind != Request::Kind::kTxn) changed = true;
+    replies.push_back(std::move(r));
+  }
+  if (revision != before) {
+    changed = true;
+    BERTH_RETURN_IF_ERROR(
+        writer_->exec("UPDATE store_meta SET value = ? WHERE name = 'revision'", {revision}));
+  }
+  if (changed)
+    BERTH_RETURN_IF_ERROR(writer_->exec("UPDATE store_meta SET value = ? WHERE name = 'log_seq'",
+                                        {static_cast<int64_t>(log_seq_ + 1)}));
+  return okStatus();
+}
+
+Status EmbeddedStore::endBatch(bool keep) {
+  if (!keep) BERTH_RETURN_IF_ERROR(writer_->exec("ROLLBACK TO batch"));
+  return writer_->exec("RELEASE batch");
+}
+
+Status EmbeddedStore::commitTables() {
+  if (!txn_open_) return okStatus();
   {
-    std::lock_guard lock(revision_mu_);
-    revision_ = revision;
-    revision_cv_.notify_all();
+    // Readers must never see a batch that is not in the log yet.
+    std::unique_lock lock(revision_mu_);
+    revision_cv_.wait(lock, [&] { return acked_seq_ >= log_seq_ || broken_; });
+    if (broken_) return *broken_;
   }
-  for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(replies[i]));
-  if (++batches_since_checkpoint_ >= kCheckpointEvery) {
-    batches_since_checkpoint_ = 0;
-    // A failure only leaves the WAL longer; the next round tries again.
-    (void)writer_->exec("PRAGMA wal_checkpoint(PASSIVE)");
+  BERTH_RETURN_IF_ERROR(writer_->exec("COMMIT"));
+  txn_open_ = false;
+  std::lock_guard lock(revision_mu_);
+  visible_seq_ = log_seq_;
+  revision_cv_.notify_all();
+  return okStatus();
+}
+
+Status EmbeddedStore::fold() {
+  BERTH_RETURN_IF_ERROR(commitTables());
+  // Every commit so far is in the WAL; synced, the tables hold what the log holds.
+  const std::string wal = path_ + "-wal";
+  sys::Fd fd(::open(wal.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid() && errno != ENOENT)
+    return internalError("open " + quote(wal) + ": " + std::strerror(errno));
+  if (fd.valid() && ::fsync(fd.get()) != 0)
+    return internalError("sync " + quote(wal) + ": " + std::strerror(errno));
+  log_->restart();
+  log_bytes_ = 0;
+  // The checkpoint syncs the WAL and then the database, so the WAL may start over (the
+  // next commit writes it from its beginning) only once its pages are in the database
+  // durably. A failed checkpoint only leaves the WAL longer.
+  BERTH_RETURN_IF_ERROR(writer_->exec("PRAGMA synchronous=FULL"));
+  (void)writer_->exec("PRAGMA wal_checkpoint(PASSIVE)");
+  return writer_->exec("PRAGMA synchronous=OFF");
+}
+
+void EmbeddedStore::breakStore(const Error& e) {
+  std::lock_guard lock(revision_mu_);
+  if (broken_) return;
+  broken_ = e.context("store " + quote(path_) +
+                      " stopped taking requests (restart to recover it from its operation log)");
+  revision_cv_.notify_all();
+}
+
+Status EmbeddedStore::waitVisible() {
+  std::unique_lock lock(revision_mu_);
+  const uint64_t want = acked_seq_;
+  if (visible_seq_ < want && !broken_) {
+    lock.unlock();
+    {
+      std::lock_guard queue_lock(queue_mu_);
+      commit_wanted_ = true;
+      queue_cv_.notify_one();
+    }
+    lock.lock();
+    revision_cv_.wait(lock, [&] { return visible_seq_ >= want || broken_; });
   }
+  if (visible_seq_ < want) return *broken_;
+  return okStatus();
 }
 
 Result<EmbeddedStore::Reply> EmbeddedStore::apply(Request& request, Revision& revision) {
