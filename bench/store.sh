@@ -3,7 +3,7 @@
 # 256 bytes) with 32 concurrent clients and with 1 (puts also with 256, which shows how group
 # commit scales: with one request in flight per client, a commit can serve at most as many
 # puts as there are clients), for
-#   embedded  berth's SQLite store (WAL, synchronous=FULL, group commit),
+#   embedded  berth's embedded store (SQLite tables, a synced operation log, group commit),
 #   etcd      berth's etcd backend (JSON gateway, keep-alive pool) against Debian's etcd,
 #   gateway   the same etcd called directly through its JSON gateway (raw HTTP): the reference.
 # etcd runs with its defaults (fsync on every commit: the same durability as the embedded

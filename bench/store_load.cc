@@ -1,6 +1,6 @@
 // Load generator for bench/store.sh: N clients, each with one request in flight, doing
 // durable puts or prefix ranges for a fixed time against
-//   embedded  berth's EmbeddedStore (SQLite, group commit) in a file,
+//   embedded  berth's EmbeddedStore (SQLite tables + operation log) in a file,
 //   etcd      berth's EtcdStore against an etcd,
 //   gateway   the same etcd called directly through its JSON gateway with the thinnest
 //             client we can write (raw HTTP/1.1 on keep-alive sockets): the reference.

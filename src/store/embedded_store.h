@@ -34,6 +34,20 @@
 //                                        'lease_counter' the last lease id granted,
 //                                        'log_seq' the last batch of the log applied,
 //                                        'log_id' the id in its log's records
+//   kv(key PRIMARY KEY, value, create_rev, mod_rev, version, lease)   the current state
+//   events(rev, seq, key, type, value, create_rev, version, lease, prev_rev)   the history:
+//       one row per change, seq its place in its transaction; type 0 put, 1 delete; prev_rev
+//       the key's mod_rev before the change (0: it did not exist). No index on key: a
+//       commit then dirties the kv page and the history's last page, and a read at an old
+//       revision walks back from the present along prev_rev (its cost grows with the
+//       changes since that revision)
+//   leases(id PRIMARY KEY, ttl)                                       live leases, ttl in s
+// compact(R) deletes events before R except each key's last put at or before R (a read at
+// a revision ≥ R may still need it); watches read the events table, so they never miss
+// what was committed.
+// The operation log (`<path>-oplog`, op_log.h) holds each changing batch's requests, which
+// replay to the same effect on the same tables.
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
