@@ -13,7 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
   libmnl-dev libnftables-dev libldns-dev libbpf-dev
   etcd-server etcd-client
-  busybox-static iproute2 jq nftables dnsutils curl iperf3 dnsmasq-base
+  busybox-static iproute2 iputils-ping jq nftables dnsutils curl iperf3 dnsmasq-base
   podman conmon crun runc hyperfine skopeo umoci
   docker.io python3-docker docker-compose
 )

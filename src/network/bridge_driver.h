@@ -30,7 +30,8 @@ class MacvlanDriver : public Driver {
   Status detach(const NetworkSpec& spec, const EndpointSpec& ep, int netns_fd) override;
 };
 
-// Addresses, MAC, up and the default route of `ep.if_name` inside the namespace.
-Status configureInside(int netns_fd, const EndpointSpec& ep);
+// Addresses, MAC, up and the default route of `ep.if_name` inside the namespace; the
+// default route's own MTU is `default_route_mtu` (0: the link's).
+Status configureInside(int netns_fd, const EndpointSpec& ep, int default_route_mtu = 0);
 
 }  // namespace berth::network

@@ -475,13 +475,16 @@ Status Netlink::createBridge(std::string_view name) {
   return change(nlh, what);
 }
 
-Status Netlink::createVeth(std::string_view name, std::string_view peer, int peer_netns_fd) {
+Status Netlink::createVeth(std::string_view name, std::string_view peer, int peer_netns_fd,
+                           int mtu) {
   auto what = [&] { return "create veth " + quote(name) + " with peer " + quote(peer); };
   if (!validLinkName(name)) return badLinkName(what(), name);
   if (!validLinkName(peer)) return badLinkName(what(), peer);
+  if (mtu < 0) return invalidArgument(what() + ": negative MTU");
   nlmsghdr* nlh = begin(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   putIfinfo(nlh, AF_UNSPEC, 0);
   putName(nlh, IFLA_IFNAME, name);
+  if (mtu > 0) mnl_attr_put_u32(nlh, IFLA_MTU, static_cast<uint32_t>(mtu));
   nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
   nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -490,6 +493,7 @@ Status Netlink::createVeth(std::string_view name, std::string_view peer, int pee
   nlattr* peer_info = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
   putIfinfo(nlh, AF_UNSPEC, 0);
   putName(nlh, IFLA_IFNAME, peer);
+  if (mtu > 0) mnl_attr_put_u32(nlh, IFLA_MTU, static_cast<uint32_t>(mtu));
   if (peer_netns_fd >= 0)
     mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(peer_netns_fd));
   mnl_attr_nest_end(nlh, peer_info);
@@ -676,13 +680,15 @@ Result<std::vector<std::pair<std::string, int>>> Netlink::addresses(int index) {
   return std::move(dump.out);
 }
 
-Status Netlink::addRoute(std::string_view dst_cidr, std::string_view gateway, int oif) {
+Status Netlink::addRoute(std::string_view dst_cidr, std::string_view gateway, int oif, int mtu) {
   auto what = [&] {
     std::string s = "add route to " + quote(dst_cidr);
     if (!gateway.empty()) s += " via " + quote(gateway);
     if (oif > 0) s += " out of " + describeLink(oif);
+    if (mtu > 0) s += " with mtu " + std::to_string(mtu);
     return s;
   };
+  if (mtu < 0) return invalidArgument(what() + ": negative MTU");
   auto dst = parseCidr(dst_cidr);
   if (!dst.ok()) return dst.error().context(what());
   std::optional<in_addr> gw;
@@ -703,6 +709,11 @@ Status Netlink::addRoute(std::string_view dst_cidr, std::string_view gateway, in
   if (dst->prefix > 0) mnl_attr_put(nlh, RTA_DST, sizeof dst->addr, &dst->addr);
   if (gw) mnl_attr_put(nlh, RTA_GATEWAY, sizeof *gw, &*gw);
   if (oif > 0) mnl_attr_put_u32(nlh, RTA_OIF, static_cast<uint32_t>(oif));
+  if (mtu > 0) {
+    nlattr* metrics = mnl_attr_nest_start(nlh, RTA_METRICS);
+    mnl_attr_put_u32(nlh, RTAX_MTU, static_cast<uint32_t>(mtu));
+    mnl_attr_nest_end(nlh, metrics);
+  }
   return change(nlh, what);
 }
 

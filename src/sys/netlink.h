@@ -67,8 +67,9 @@ class Netlink {
 
   Status createBridge(std::string_view name);
   // A veth pair: `name` here; `peer` created directly in the netns `peer_netns_fd`
-  // (-1: here). Both names must be free in their namespaces.
-  Status createVeth(std::string_view name, std::string_view peer, int peer_netns_fd = -1);
+  // (-1: here). Both names must be free in their namespaces. `mtu` > 0 sets both ends'.
+  Status createVeth(std::string_view name, std::string_view peer, int peer_netns_fd = -1,
+                    int mtu = 0);
   // A macvlan in bridge mode (macvlans of one parent reach each other) on `parent_index`
   // (a link of this netns), created directly in `netns_fd` (-1: here).
   Status createMacvlan(std::string_view name, int parent_index, int netns_fd = -1);
@@ -96,8 +97,9 @@ class Netlink {
 
   // A route in the main table to `dst_cidr` ("0.0.0.0/0" for default; host bits must be
   // zero) via `gateway` ("" for on-link) out of `oif` (0 lets the kernel pick from the
-  // gateway). An existing route to the same destination is kAlreadyExists.
-  Status addRoute(std::string_view dst_cidr, std::string_view gateway, int oif);
+  // gateway). An existing route to the same destination is kAlreadyExists. `mtu` > 0 is
+  // the route's own MTU (its packets and TCP's MSS), below the link's.
+  Status addRoute(std::string_view dst_cidr, std::string_view gateway, int oif, int mtu = 0);
 
   // Bridge port hairpin mode: frames may leave by the port they came in on (a container
   // reaching itself through a published port). kConflict when the link is not a port.

@@ -256,6 +256,35 @@ TEST_F(Network, ModesMacAndPublishAll) {
   EXPECT_NE(host.out.find(d_->bridge()), std::string::npos) << host.out;
 }
 
+// The host, its containers and containers on one bridge exchange 64 KiB packets, as over
+// loopback; what goes out through the gateway keeps the 1500 bytes of a Docker
+// container's eth0 (on the default route), so other hosts see what they always saw.
+TEST_F(Network, TheBridgeCarriesLargePacketsAndTheWayOutKeepsDockersMtu) {
+  auto run = d_->berth({"run", "-d", "--name", "big", "busybox", "sleep", "1000"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  ASSERT_EQ(d_->berth({"network", "create", "jumbo"}).code, 0);
+  ASSERT_EQ(
+      d_->berth({"run", "-d", "--name", "other", "--network", "jumbo", "busybox", "sleep", "1000"})
+          .code,
+      0);
+  for (std::string name : {"big", "other"}) {
+    auto j = d_->inspect(name);
+    const std::string pid = std::to_string(j["state"]["pid"].get<int>());
+    std::string network = name == "big" ? "bridge" : "jumbo";
+    std::string ip = ipOf(name, network);
+    ASSERT_FALSE(ip.empty()) << j.dump();
+    auto mtu = d_->berth({"exec", name, "cat", "/sys/class/net/eth0/mtu"});
+    EXPECT_EQ(mtu.out, "65535\n") << name << ": " << mtu.err;
+    // A 60,000-byte ping that may not be fragmented arrives whole.
+    auto ping = runCmd({"ping", "-M", "do", "-s", "60000", "-c", "1", "-W", "3", ip}, "", 10);
+    EXPECT_EQ(ping.code, 0) << name << ": " << ping.out << ping.err;
+    auto route = runCmd({"nsenter", "-t", pid, "-n", "ip", "route", "show", "default"}, "", 10);
+    EXPECT_NE(route.out.find("mtu 1500"), std::string::npos) << name << ": " << route.out;
+    auto out = runCmd({"nsenter", "-t", pid, "-n", "ip", "route", "get", "192.0.2.1"}, "", 10);
+    EXPECT_NE(out.out.find("mtu 1500"), std::string::npos) << name << ": " << out.out;
+  }
+}
+
 TEST_F(Network, InternalNetworkReachesOnlyItself) {
   PeerHost peer(tag_, 252);
   ASSERT_EQ(d_->berth({"network", "create", "--internal", "inside"}).code, 0);

@@ -462,6 +462,30 @@ TEST_F(NetlinkTest, LinkSettingsMovesAndDeletes) {
   EXPECT_EQ(messageOf(again), "delete link #" + std::to_string(ai) + ": no such device");
 }
 
+TEST_F(NetlinkTest, VethsAreBornWithTheirMtuAndRoutesCarryTheirOwn) {
+  int ns = newNetns();
+  int other = newNetns();
+  ASSERT_GE(other, 0);
+  ASSERT_OK_AND_ASSIGN(nl, Netlink::openIn(ns));
+  ASSERT_OK_AND_ASSIGN(onl, Netlink::openIn(other));
+  const std::string a = linkName("ma"), b = linkName("mb");
+  ASSERT_OK(nl.createVeth(a, b, other, 65535));
+  ASSERT_OK_AND_ASSIGN(la, nl.link(a));
+  ASSERT_OK_AND_ASSIGN(lb, onl.link(b));
+  EXPECT_EQ(la.mtu, 65535);
+  EXPECT_EQ(lb.mtu, 65535);
+  ASSERT_OK(onl.addAddress(lb.index, "10.221.0.2", 24));
+  ASSERT_OK(onl.setUp(lb.index));
+  ASSERT_OK(onl.addRoute("0.0.0.0/0", "10.221.0.1", lb.index, 1500));
+  EXPECT_NE(ipIn(pathOf(1), {"-4", "route", "show", "default"}).find("mtu 1500"),
+            std::string::npos);
+  // The subnet's own route keeps the link's MTU.
+  EXPECT_EQ(ipIn(pathOf(1), {"-4", "route", "show", "10.221.0.0/24"}).find("mtu"),
+            std::string::npos);
+  auto bad = nl.createVeth(linkName("mc"), linkName("md"), -1, -1);
+  EXPECT_EQ(codeOf(bad), "invalid argument") << messageOf(bad);
+}
+
 TEST_F(NetlinkTest, ListsLinksAcrossManyDatagrams) {
   int ns = newNetns();
   ASSERT_GE(ns, 0);
