@@ -19,7 +19,7 @@ using image::SqlValue;
 
 namespace {
 
-constexpr int64_t kSchemaVersion = 1;
+constexpr int64_t kSchemaVersion = 2;
 constexpr int kEventPut = 0;
 constexpr int kEventDelete = 1;
 constexpr size_t kPooledReaders = 64;       // reading connections kept open between reads
@@ -52,7 +52,7 @@ const char* const kSchema[] = {
     "create_rev INTEGER NOT NULL, version INTEGER NOT NULL, lease INTEGER NOT NULL, "
     "prev_rev INTEGER NOT NULL, PRIMARY KEY(rev, seq)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS leases(id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL)",
-    "INSERT OR IGNORE INTO store_meta VALUES('schema', 1), ('revision', 0), ('compacted', 0), "
+    "INSERT OR IGNORE INTO store_meta VALUES('schema', 2), ('revision', 0), ('compacted', 0), "
     "('lease_counter', 0), ('log_seq', 0), ('log_id', abs(random() >> 1))",
 };
 
@@ -310,11 +310,18 @@ Status EmbeddedStore::load() {
   // not synced (the operation log is), its checkpoints are (fold).
   BERTH_RETURN_IF_ERROR(writer_->exec("PRAGMA wal_autocheckpoint=0"));
   BERTH_RETURN_IF_ERROR(writer_->transaction([&]() -> Status {
+    // A newer berth's store is refused before anything in it changes.
+    BERTH_RETURN_IF_ERROR(writer_->exec(kSchema[0]));  // store_meta
+    auto rows = BERTH_TRY(writer_->query("SELECT value FROM store_meta WHERE name = 'schema'", {}));
+    if (!rows.empty() && asInt(rows[0][0]) > kSchemaVersion)
+      return unsupported("schema version " + std::to_string(asInt(rows[0][0])) +
+                         " (this berth reads " + std::to_string(kSchemaVersion) + ")");
     for (const char* sql : kSchema) BERTH_RETURN_IF_ERROR(writer_->exec(sql));
-    return okStatus();
+    // Schema 1 (before the operation log) had no 'log_seq' and 'log_id', which the
+    // statements above have just added: its log is empty, nothing else changed.
+    return writer_->exec("UPDATE store_meta SET value = 2 WHERE name = 'schema' AND value = 1");
   }));
-  int64_t schema = BERTH_TRY(metaValue(*writer_, "schema"));
-  if (schema != kSchemaVersion)
+  if (int64_t schema = BERTH_TRY(metaValue(*writer_, "schema")); schema != kSchemaVersion)
     return unsupported("schema version " + std::to_string(schema) + " (this berth reads " +
                        std::to_string(kSchemaVersion) + ")");
   revision_ = BERTH_TRY(metaValue(*writer_, "revision"));

@@ -28,7 +28,10 @@
 // ordinary events). A reopened store restarts every lease's TTL, as etcd does after a
 // leader change: a lease never expires while no one could have kept it alive.
 //
-// Persisted layout (schema version 1; store_meta 'schema'):
+// Persisted layout (schema version 2; store_meta 'schema'). Version 2 added 'log_seq' and
+// 'log_id' for the operation log; a version-1 store is migrated by adding them (it has no
+// log yet). A berth from before the log refuses a version-2 store rather than open its
+// tables without replaying the log.
 //   store_meta(name PRIMARY KEY, value)  'schema' 1, 'revision' the current revision,
 //                                        'compacted' history before it is gone,
 //                                        'lease_counter' the last lease id granted,
