@@ -16,6 +16,7 @@
 
 #include "api/http.h"
 #include "api/test_certs.h"
+#include "common/temp_dir_testing.h"
 #include "sys/fs.h"
 
 namespace berth::api {
@@ -24,18 +25,7 @@ namespace {
 using namespace std::chrono_literals;
 constexpr auto kDeadline = 10s;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-http-XXXXXX";
-    path_ = ::mkdtemp(tmpl) ? tmpl : "";
-  }
-  ~TempDir() { (void)sys::removeAll(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using berth::testing::TempDir;
 
 // A one-shot event a handler thread sets and the test waits on, with a deadline.
 class Flag {

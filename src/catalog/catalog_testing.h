@@ -1,14 +1,12 @@
 #pragma once
 // What the catalog's tests share: a temp dir, instances, and waiting on the mirror.
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "common/temp_dir_testing.h"
 
 namespace berth::catalog::testing {
 
@@ -17,21 +15,7 @@ using namespace std::chrono_literals;
 // Generous: only a broken catalog reaches it.
 inline constexpr auto kDeadline = 30s;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-catalog-XXXXXX";
-    if (::mkdtemp(tmpl) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using berth::testing::TempDir;
 
 inline Instance web(const std::string& id, std::vector<std::string> tags = {}) {
   Instance in;

@@ -7,20 +7,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <filesystem>
+#include "common/temp_dir_testing.h"
 
 namespace berth::store {
 namespace {
 
 class OpLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/berth-oplog-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/store.db-oplog";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
 
   std::unique_ptr<OpLog> reopen(uint64_t id = 42) {
     auto log = OpLog::open(path_, id);
@@ -42,7 +36,8 @@ class OpLogTest : public ::testing::Test {
     ::close(fd);
   }
 
-  std::string dir_, path_;
+  berth::testing::TempDir dir_{"berth-oplog"};
+  const std::string path_ = dir_.path() + "/store.db-oplog";
 };
 
 TEST_F(OpLogTest, GivesBackTheRecordsAfterTheTablesInOrder) {

@@ -5,8 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <filesystem>
-
+#include "common/temp_dir_testing.h"
 #include "image/sqlite.h"
 #include "store/embedded_store.h"
 
@@ -15,13 +14,7 @@ namespace {
 
 class SchemaTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/berth-schema-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/store.db";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
 
   // A store as berth wrote it with schema 1: one key at revision 1.
   void writeSchemaOne(int64_t schema) {
@@ -46,7 +39,8 @@ class SchemaTest : public ::testing::Test {
     ASSERT_TRUE((*db)->exec("INSERT INTO store_meta VALUES('schema', ?)", {schema}));
   }
 
-  std::string dir_, path_;
+  berth::testing::TempDir dir_{"berth-schema"};
+  const std::string path_ = dir_.path() + "/store.db";
 };
 
 TEST_F(SchemaTest, AStoreFromBeforeTheLogOpensWithItsDataAndIsMigrated) {
