@@ -140,5 +140,83 @@ INSTANTIATE_TEST_SUITE_P(
                            true}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// Every kind of request the log holds replays to the same state: leases granted and revoked,
+// a compare-and-swap, a transaction that took its other branch, a delete, a compaction. The
+// child is killed right after its last answer, well inside the tables' 250 ms between
+// commits (nothing in it reads, which would commit them), so the reopened store has to
+// take all of it from the log.
+TEST(Replay, EveryKindOfRequestComesBackTheSame) {
+  char tmpl[] = "/tmp/berth-replay-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, path = dir + "/store.db";
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(fds[0]);
+    auto store = EmbeddedStore::open(path);
+    if (!store) ::_exit(2);
+    Store& st = **store;
+    auto kept = st.grantLease(std::chrono::seconds(60));
+    auto gone = st.grantLease(std::chrono::seconds(60));
+    if (!kept || !gone) ::_exit(3);
+    bool ok = st.put("/k/leased", "a", kept->id) && st.put("/k/with-gone", "b", gone->id) &&
+              st.revokeLease(gone->id);
+    auto cas = st.put("/k/cas", "1");
+    ok = ok && cas && st.putIfRevision("/k/cas", "2", *cas);
+    Txn t;
+    t.compares.push_back(Compare::valueIs("/k/cas", "nope"));
+    t.then.push_back(Op::put("/k/then", "t"));
+    t.otherwise.push_back(Op::put("/k/else", "e"));
+    auto txn = st.txn(t);
+    ok = ok && txn && !txn->succeeded;
+    auto del = st.put("/k/del", "x");
+    ok = ok && del && st.del("/k/del") && st.compact(*del);
+    auto last = st.put("/k/last", "z");
+    if (!ok || !last) ::_exit(4);
+    int64_t report[3] = {kept->id, gone->id, *last};
+    if (::write(fds[1], report, sizeof report) != sizeof report) ::_exit(5);
+    while (true) ::pause();
+  }
+  ::close(fds[1]);
+  int64_t report[3] = {0, 0, 0};
+  ASSERT_EQ(::read(fds[0], report, sizeof report), static_cast<ssize_t>(sizeof report));
+  ::kill(child, SIGKILL);
+  ::close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the child failed on its own, status " << status;
+
+  auto store = EmbeddedStore::open(path);
+  ASSERT_TRUE(store) << store.error().message();
+  Store& st = **store;
+  auto all = st.range("/k/");
+  ASSERT_TRUE(all) << all.error().message();
+  EXPECT_EQ(all->revision, report[2]);
+  std::map<std::string, KeyValue> got;
+  for (auto& kv : all->kvs) got[kv.key] = kv;
+  ASSERT_EQ(got.size(), 4u);  // leased, cas, else, last
+  EXPECT_EQ(got["/k/leased"].value, "a");
+  EXPECT_EQ(got["/k/leased"].lease, report[0]);
+  EXPECT_EQ(got["/k/cas"].value, "2");
+  EXPECT_EQ(got["/k/cas"].version, 2);
+  EXPECT_EQ(got["/k/else"].value, "e");
+  EXPECT_EQ(got["/k/last"].value, "z");
+  EXPECT_TRUE(st.keepAlive(report[0]));
+  auto revoked = st.keepAlive(report[1]);
+  EXPECT_FALSE(revoked);
+  // The compaction came back too: the history before it is gone.
+  auto old = st.get("/k/cas", 2);
+  ASSERT_FALSE(old);
+  EXPECT_TRUE(isCompacted(old.error())) << old.error().message();
+  // And the store goes on from there.
+  auto next = st.put("/k/after", "n");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(*next, report[2] + 1);
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace berth::store

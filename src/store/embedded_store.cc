@@ -239,9 +239,11 @@ class EmbeddedStore::EmbeddedWatch : public Watch {
       Revision upto = 0;
       {
         std::unique_lock lock(store_.revision_mu_);
-        store_.revision_cv_.wait_until(lock, deadline,
-                                       [&] { return cancelled_ || store_.revision_ >= next_; });
+        store_.revision_cv_.wait_until(lock, deadline, [&] {
+          return cancelled_ || store_.broken_ || store_.revision_ >= next_;
+        });
         if (cancelled_) return unavailable("watch " + quote(prefix_) + ": cancelled");
+        if (store_.broken_) return *store_.broken_;
         if (store_.revision_ < next_) return std::vector<Event>();
         upto = std::min(store_.revision_, next_ + kWatchBatchRevs - 1);
       }
@@ -354,6 +356,11 @@ Status EmbeddedStore::replay() {
     Status s = applyBatch(batch, replies, revision_, changed);
     if (Status end = endBatch(s.ok()); s) s = end;
     if (!s) return s.error().context("replay batch " + std::to_string(record.seq));
+    // Only requests that succeeded were logged; on the same tables they succeed again.
+    for (const auto& reply : replies)
+      if (!reply)
+        return internalError("replay batch " + std::to_string(record.seq) +
+                             ": a logged request failed: " + reply.error().message());
     if (!changed)
       return internalError("replay batch " + std::to_string(record.seq) + ": it changed nothing");
     ++log_seq_;
@@ -652,22 +659,35 @@ void EmbeddedStore::syncLoop() {
     records.clear();
     for (Applied& a : work)
       if (a.seq != 0) records.push_back({a.seq, std::move(a.record)});
-    if (!records.empty())
-      if (Status s = log_->append(records); !s)
-        breakStore(s.error().context("write the operation log"));
-    acknowledge(work);
+    Status s = okStatus();
+    {
+      std::lock_guard lock(revision_mu_);
+      if (broken_) s = *broken_;  // nothing more goes into the log
+    }
+    if (s && !records.empty()) {
+      s = log_->append(records);
+      if (!s) {
+        // A failed fdatasync may still have left the records on disk: a restart may replay
+        // them, so their writers must not take the error as "not written".
+        s = s.error().context(
+            "write the operation log (these writes may or may not have been saved)");
+        breakStore(s.error());
+      }
+    }
+    acknowledge(work, s);
     work.clear();
   }
 }
 
-void EmbeddedStore::acknowledge(std::vector<Applied>& work) {
+void EmbeddedStore::acknowledge(std::vector<Applied>& work, const Status& logged) {
+  if (!logged) {
+    for (Applied& a : work)
+      for (auto& request : a.batch) request->done.set_value(logged.error());
+    return;
+  }
   {
+    // Synced, so acknowledged, even if the store broke meanwhile: a restart replays them.
     std::lock_guard lock(revision_mu_);
-    if (broken_) {
-      for (Applied& a : work)
-        for (auto& request : a.batch) request->done.set_value(*broken_);
-      return;
-    }
     for (const Applied& a : work) acked_seq_ = std::max(acked_seq_, a.seq);
     revision_ = work.back().revision;
     revision_cv_.notify_all();
@@ -701,6 +721,7 @@ Status EmbeddedStore::applyBatch(std::vector<std::unique_ptr<Request>>& batch,
     commit_due_ = Clock::now() + kCommitEvery;
   }
   BERTH_RETURN_IF_ERROR(writer_->exec("SAVEPOINT batch"));
+  savepoint_open_ = true;
   const Revision before = revision;
   replies.reserve(batch.size());
   changed = false;
@@ -724,18 +745,21 @@ Status EmbeddedStore::applyBatch(std::vector<std::unique_ptr<Request>>& batch,
 }
 
 Status EmbeddedStore::endBatch(bool keep) {
+  if (!savepoint_open_) return okStatus();  // the batch failed before it wrote anything
+  savepoint_open_ = false;
   if (!keep) BERTH_RETURN_IF_ERROR(writer_->exec("ROLLBACK TO batch"));
   return writer_->exec("RELEASE batch");
 }
 
 Status EmbeddedStore::commitTables() {
-  if (!txn_open_) return okStatus();
   {
-    // Readers must never see a batch that is not in the log yet.
+    // Readers must never see a batch that is not in the log yet. A broken store commits
+    // nothing (and so never folds: its log is what a restart needs).
     std::unique_lock lock(revision_mu_);
-    revision_cv_.wait(lock, [&] { return acked_seq_ >= log_seq_ || broken_; });
+    if (txn_open_) revision_cv_.wait(lock, [&] { return acked_seq_ >= log_seq_ || broken_; });
     if (broken_) return *broken_;
   }
+  if (!txn_open_) return okStatus();
   BERTH_RETURN_IF_ERROR(writer_->exec("COMMIT"));
   txn_open_ = false;
   std::lock_guard lock(revision_mu_);

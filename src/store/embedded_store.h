@@ -11,7 +11,8 @@
 // — while the committer applies the next batch. Concurrent writers share one fdatasync of
 // a few KiB. A batch's reply may depend on the batches before it, so even a batch that
 // changed nothing is answered only after them; a failed log write fails every batch not
-// yet acknowledged and stops the store (a restart recovers it from the log).
+// yet acknowledged and stops the store: reads, writes and watches fail from then on, saying
+// that a restart recovers it from the log, and it never folds again.
 //
 // The tables lag behind the log: consecutive batches go into one SQLite transaction that
 // is committed without a sync (synchronous=OFF) every kCommitEvery, or at once when a read
@@ -118,7 +119,8 @@ class EmbeddedStore : public Store {
   void commitLoop();
   void commitBatch(std::vector<std::unique_ptr<Request>>& batch);
   void syncLoop();
-  void acknowledge(std::vector<Applied>& applied);
+  // Answers the batches' requests: with their replies once `logged`, else with its error.
+  void acknowledge(std::vector<Applied>& applied, const Status& logged);
   // Applies a batch to the open transaction (opening one if needed) and, when it changed
   // anything, records its revision and sequence number in store_meta; `changed` says so.
   Status applyBatch(std::vector<std::unique_ptr<Request>>& batch,
@@ -153,6 +155,7 @@ class EmbeddedStore : public Store {
   Revision applied_revision_ = 0;      // the revision after it (committer's)
   uint64_t log_bytes_ = 0;             // records handed on since the last fold (committer's)
   bool txn_open_ = false;              // the committer's
+  bool savepoint_open_ = false;        // the committer's: a batch is being applied
   Clock::time_point commit_due_;       // when the open transaction must be committed
 
   std::mutex sync_mu_;

@@ -1,6 +1,7 @@
 #include "store/op_log.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -91,6 +92,14 @@ Result<std::string> LogReader::bytes() {
 Result<std::unique_ptr<OpLog>> OpLog::open(const std::string& path, uint64_t id) {
   sys::Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid()) return ioError("open operation log", path);
+  // One writer: a second one would append at its own end and start the log over under
+  // the first. The lock goes with the descriptor (and with a killed process).
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      return conflict("operation log " + quote(path) +
+                      " is open in another process: one berthd per store");
+    return ioError("lock operation log", path);
+  }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return ioError("stat", path);
   // The file may be new: its name must survive a power loss before any record counts on it.

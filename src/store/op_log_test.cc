@@ -44,6 +44,7 @@ TEST_F(OpLogTest, GivesBackTheRecordsAfterTheTablesInOrder) {
   auto log = reopen();
   ASSERT_TRUE(log->append({{1, "one"}, {2, std::string(5000, 'b')}}));
   ASSERT_TRUE(log->append({{3, std::string("th\0ree", 6)}}));
+  log.reset();
   log = reopen();
   auto all = log->recover(0);
   ASSERT_TRUE(all) << all.error().message();
@@ -51,12 +52,14 @@ TEST_F(OpLogTest, GivesBackTheRecordsAfterTheTablesInOrder) {
   EXPECT_EQ((*all)[0].payload, "one");
   EXPECT_EQ((*all)[1].payload, std::string(5000, 'b'));
   EXPECT_EQ((*all)[2].payload, std::string("th\0ree", 6));
+  log.reset();
   log = reopen();
   auto after = log->recover(2);
   ASSERT_TRUE(after);
   EXPECT_EQ(seqs(*after), (std::vector<uint64_t>{3}));
   // The next record goes after the last valid one.
   ASSERT_TRUE(log->append({{4, "four"}}));
+  log.reset();
   log = reopen();
   EXPECT_EQ(seqs(*log->recover(0)), (std::vector<uint64_t>{1, 2, 3, 4}));
 }
@@ -66,11 +69,13 @@ TEST_F(OpLogTest, ATornOrCorruptRecordEndsTheLogAndIsWrittenOver) {
   ASSERT_TRUE(log->append({{1, "one"}, {2, "two"}, {3, "three"}}));
   const uint64_t second = 28 + 3;  // header 28 bytes, payload "one"
   poke(second + 28, 'X');          // the first payload byte of record 2
+  log.reset();
   log = reopen();
   auto got = log->recover(0);
   ASSERT_TRUE(got);
   EXPECT_EQ(seqs(*got), (std::vector<uint64_t>{1}));
   ASSERT_TRUE(log->append({{2, "again"}}));
+  log.reset();
   log = reopen();
   got = log->recover(0);
   ASSERT_TRUE(got);
@@ -84,12 +89,15 @@ TEST_F(OpLogTest, RecordsFromBeforeARestartAreNotReadAgain) {
   log->restart();  // everything so far is in the tables
   // Record 4 has the size of record 1, so intact records 2 and 3 follow it in the file.
   ASSERT_TRUE(log->append({{4, "d"}}));
+  log.reset();
   log = reopen();
   auto got = log->recover(3);
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_EQ(seqs(*got), (std::vector<uint64_t>{4}));
+  EXPECT_EQ(log->size(), 28u + 1) << "the log ends after record 4, not after the old 2 and 3";
   // The log goes on right after record 4: nothing of the older records is read again.
   ASSERT_TRUE(log->append({{5, "e"}}));
+  log.reset();
   log = reopen();
   got = log->recover(3);
   ASSERT_TRUE(got) << got.error().message();
@@ -100,11 +108,13 @@ TEST_F(OpLogTest, RecordsFromBeforeARestartAreNotReadAgain) {
 TEST_F(OpLogTest, TheLogOfAnotherStoreIsNotReplayed) {
   auto log = reopen(42);
   ASSERT_TRUE(log->append({{1, "a"}, {2, "b"}}));
+  log.reset();
   log = reopen(43);  // the database was made anew beside the old log
   auto got = log->recover(0);
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_TRUE(got->empty());
   ASSERT_TRUE(log->append({{1, "new"}}));
+  log.reset();
   log = reopen(43);
   got = log->recover(0);
   ASSERT_TRUE(got);
@@ -112,9 +122,21 @@ TEST_F(OpLogTest, TheLogOfAnotherStoreIsNotReplayed) {
   EXPECT_EQ((*got)[0].payload, "new");
 }
 
+TEST_F(OpLogTest, OneProcessAtATime) {
+  auto first = reopen();
+  auto second = OpLog::open(path_, 42);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code(), ErrorCode::kConflict);
+  EXPECT_NE(second.error().message().find("open in another process"), std::string::npos)
+      << second.error().message();
+  first.reset();
+  EXPECT_TRUE(OpLog::open(path_, 42));
+}
+
 TEST_F(OpLogTest, AGapBetweenTheTablesAndTheLogIsAnError) {
   auto log = reopen();
   ASSERT_TRUE(log->append({{5, "e"}, {6, "f"}}));
+  log.reset();
   log = reopen();
   auto got = log->recover(2);
   ASSERT_FALSE(got);
@@ -122,6 +144,7 @@ TEST_F(OpLogTest, AGapBetweenTheTablesAndTheLogIsAnError) {
             std::string::npos)
       << got.error().message();
   // Nothing after the tables: nothing to replay, whatever the log held before.
+  log.reset();
   log = reopen();
   got = log->recover(6);
   ASSERT_TRUE(got);

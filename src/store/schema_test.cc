@@ -60,7 +60,7 @@ TEST_F(SchemaTest, AStoreFromBeforeTheLogOpensWithItsDataAndIsMigrated) {
   auto rows = (*db)->query("SELECT value FROM store_meta WHERE name = 'schema'");
   ASSERT_TRUE(rows && rows->size() == 1);
   EXPECT_EQ(image::asInt((*rows)[0][0]), 2);
-  // Reopened, the put made through the log is there.
+  // Reopened (after a clean close, which folded the log into the tables), the put is there.
   auto store = EmbeddedStore::open(path_);
   ASSERT_TRUE(store) << store.error().message();
   auto kv = (*store)->get("/berth/v1/kv/new");
