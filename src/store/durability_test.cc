@@ -18,9 +18,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 
+#include "common/temp_dir_testing.h"
 #include "store/embedded_store.h"
 
 namespace berth::store {
@@ -64,13 +66,40 @@ struct Case {
   while (true) ::pause();
 }
 
+// A child process that runs `body(report_fd)` (which never returns: it stays until killed,
+// as a daemon would); the parent reads what it reports from `report_fd`.
+struct Child {
+  pid_t pid = -1;
+  int report_fd = -1;
+};
+
+Child spawn(const std::function<void(int)>& body) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return {};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    body(fds[1]);
+    ::_exit(9);
+  }
+  ::close(fds[1]);
+  return {pid, fds[0]};
+}
+
+// SIGKILL, then reap: true when the signal is what ended the child (not a failure of its own).
+bool killAndReap(const Child& c) {
+  ::kill(c.pid, SIGKILL);
+  int status = 0;
+  return ::waitpid(c.pid, &status, 0) == c.pid && WIFSIGNALED(status);
+}
+
 class DurabilityTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(DurabilityTest, EveryAcknowledgedPutSurvivesSigkill) {
   const Case& c = GetParam();
-  char tmpl[] = "/tmp/berth-durable-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  berth::testing::TempDir temp("berth-durable");
+  ASSERT_FALSE(temp.path().empty());
+  const std::string& dir = temp.path();
   const std::string path = dir + "/store.db";
   namespace fs = std::filesystem;
   if (c.lose_tables) {
@@ -84,26 +113,18 @@ TEST_P(DurabilityTest, EveryAcknowledgedPutSurvivesSigkill) {
     for (const char* suffix : {"", "-wal"})
       if (fs::exists(path + suffix)) fs::copy_file(path + suffix, dir + "/saved/store.db" + suffix);
   }
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(fds[0]);
-    writeAndReport(path, c, fds[1]);
-  }
-  ::close(fds[1]);
+  Child child = spawn([&](int report_fd) { writeAndReport(path, c, report_fd); });
+  ASSERT_GE(child.pid, 0);
   std::vector<int> acked;
   int32_t i = 0;
-  while (static_cast<int>(acked.size()) < c.kill_after && ::read(fds[0], &i, sizeof i) == sizeof i)
+  while (static_cast<int>(acked.size()) < c.kill_after &&
+         ::read(child.report_fd, &i, sizeof i) == sizeof i)
     acked.push_back(i);
-  ::kill(child, SIGKILL);
+  const bool killed = killAndReap(child);
   // Acknowledgements already in the pipe when the child died were acknowledged too.
-  while (::read(fds[0], &i, sizeof i) == sizeof i) acked.push_back(i);
-  ::close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the writer failed on its own, status " << status;
+  while (::read(child.report_fd, &i, sizeof i) == sizeof i) acked.push_back(i);
+  ::close(child.report_fd);
+  ASSERT_TRUE(killed) << "the writer failed on its own";
   ASSERT_GE(static_cast<int>(acked.size()), c.kill_after);
   if (c.lose_tables) {
     for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
@@ -128,7 +149,6 @@ TEST_P(DurabilityTest, EveryAcknowledgedPutSurvivesSigkill) {
     const Revision before = c.lose_tables ? 1 : 0;
     EXPECT_EQ(all->revision, before + static_cast<Revision>(found.size()));
   }
-  std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -146,15 +166,10 @@ INSTANTIATE_TEST_SUITE_P(
 // commits (nothing in it reads, which would commit them), so the reopened store has to
 // take all of it from the log.
 TEST(Replay, EveryKindOfRequestComesBackTheSame) {
-  char tmpl[] = "/tmp/berth-replay-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl, path = dir + "/store.db";
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(fds[0]);
+  berth::testing::TempDir temp("berth-replay");
+  ASSERT_FALSE(temp.path().empty());
+  const std::string path = temp.path() + "/store.db";
+  Child child = spawn([&](int report_fd) {
     auto store = EmbeddedStore::open(path);
     if (!store) ::_exit(2);
     Store& st = **store;
@@ -176,17 +191,14 @@ TEST(Replay, EveryKindOfRequestComesBackTheSame) {
     auto last = st.put("/k/last", "z");
     if (!ok || !last) ::_exit(4);
     int64_t report[3] = {kept->id, gone->id, *last};
-    if (::write(fds[1], report, sizeof report) != sizeof report) ::_exit(5);
+    if (::write(report_fd, report, sizeof report) != sizeof report) ::_exit(5);
     while (true) ::pause();
-  }
-  ::close(fds[1]);
+  });
+  ASSERT_GE(child.pid, 0);
   int64_t report[3] = {0, 0, 0};
-  ASSERT_EQ(::read(fds[0], report, sizeof report), static_cast<ssize_t>(sizeof report));
-  ::kill(child, SIGKILL);
-  ::close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the child failed on its own, status " << status;
+  ASSERT_EQ(::read(child.report_fd, report, sizeof report), static_cast<ssize_t>(sizeof report));
+  ::close(child.report_fd);
+  ASSERT_TRUE(killAndReap(child)) << "the child failed on its own";
 
   auto store = EmbeddedStore::open(path);
   ASSERT_TRUE(store) << store.error().message();
@@ -214,8 +226,6 @@ TEST(Replay, EveryKindOfRequestComesBackTheSame) {
   auto next = st.put("/k/after", "n");
   ASSERT_TRUE(next);
   EXPECT_EQ(*next, report[2] + 1);
-  store->reset();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
