@@ -36,6 +36,7 @@ Result<std::unique_ptr<Db>> openConnection(const std::string& path, bool writer)
   auto db = BERTH_TRY(Db::open(path));
   BERTH_RETURN_IF_ERROR(db->exec("PRAGMA mmap_size=1073741824"));
   if (writer) BERTH_RETURN_IF_ERROR(db->exec("PRAGMA cache_size=-65536"));
+  // The committer's per-batch savepoints keep their undo pages in memory, not a temp file.
   if (writer) BERTH_RETURN_IF_ERROR(db->exec("PRAGMA temp_store=MEMORY"));
   return db;
 }
@@ -312,10 +313,10 @@ Status EmbeddedStore::load() {
   // not synced (the operation log is), its checkpoints are (fold).
   BERTH_RETURN_IF_ERROR(writer_->exec("PRAGMA wal_autocheckpoint=0"));
   BERTH_RETURN_IF_ERROR(writer_->transaction([&]() -> Status {
-    // A newer berth's store is refused before anything in it changes.
+    // A store this berth cannot read is refused before anything in it changes.
     BERTH_RETURN_IF_ERROR(writer_->exec(kSchema[0]));  // store_meta
-    auto rows = BERTH_TRY(writer_->query("SELECT value FROM store_meta WHERE name = 'schema'", {}));
-    if (!rows.empty() && asInt(rows[0][0]) > kSchemaVersion)
+    auto rows = BERTH_TRY(writer_->query("SELECT value FROM store_meta WHERE name = 'schema'"));
+    if (!rows.empty() && asInt(rows[0][0]) != 1 && asInt(rows[0][0]) != kSchemaVersion)
       return unsupported("schema version " + std::to_string(asInt(rows[0][0])) +
                          " (this berth reads " + std::to_string(kSchemaVersion) + ")");
     for (const char* sql : kSchema) BERTH_RETURN_IF_ERROR(writer_->exec(sql));
@@ -323,9 +324,6 @@ Status EmbeddedStore::load() {
     // statements above have just added: its log is empty, nothing else changed.
     return writer_->exec("UPDATE store_meta SET value = 2 WHERE name = 'schema' AND value = 1");
   }));
-  if (int64_t schema = BERTH_TRY(metaValue(*writer_, "schema")); schema != kSchemaVersion)
-    return unsupported("schema version " + std::to_string(schema) + " (this berth reads " +
-                       std::to_string(kSchemaVersion) + ")");
   revision_ = BERTH_TRY(metaValue(*writer_, "revision"));
   compacted_ = BERTH_TRY(metaValue(*writer_, "compacted"));
   lease_counter_ = BERTH_TRY(metaValue(*writer_, "lease_counter"));

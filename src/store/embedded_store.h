@@ -54,7 +54,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <future>
 #include <map>
 #include <memory>
